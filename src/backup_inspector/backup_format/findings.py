@@ -1,0 +1,91 @@
+"""What is wrong with a backup, where, and what it means for a restore.
+
+Codes are stable: the CLI's JSON output and the web page use them as keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How much a finding matters."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class FindingCode(StrEnum):
+    """Stable problem codes (issue 2's contract)."""
+
+    # errors
+    NOT_A_TAR = "not-a-tar"
+    OUTER_TAR_DAMAGED = "outer-tar-damaged"
+    TRUNCATED = "truncated"
+    METADATA_MISSING = "metadata-missing"
+    METADATA_INVALID = "metadata-invalid"
+    PASSWORD_REQUIRED = "password-required"
+    WRONG_PASSWORD = "wrong-password"
+    UNSUPPORTED_ENCRYPTION = "unsupported-encryption"
+    ARCHIVE_CORRUPT = "archive-corrupt"
+    ARCHIVE_MISSING = "archive-missing"
+    # warnings
+    ARCHIVE_UNLISTED = "archive-unlisted"
+    UNSAFE_ENTRY = "unsafe-entry"
+    METADATA_NAME_NONSTANDARD = "metadata-name-nonstandard"
+    TRAILING_DATA = "trailing-data"
+
+
+ERROR_CODES = frozenset(
+    {
+        FindingCode.NOT_A_TAR,
+        FindingCode.OUTER_TAR_DAMAGED,
+        FindingCode.TRUNCATED,
+        FindingCode.METADATA_MISSING,
+        FindingCode.METADATA_INVALID,
+        FindingCode.PASSWORD_REQUIRED,
+        FindingCode.WRONG_PASSWORD,
+        FindingCode.UNSUPPORTED_ENCRYPTION,
+        FindingCode.ARCHIVE_CORRUPT,
+        FindingCode.ARCHIVE_MISSING,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: a stable code, its severity, the inner archive (or None), a message.
+
+    The message is plain language and says what the problem means for a restore.
+    """
+
+    code: FindingCode
+    message: str
+    archive: str | None = None
+
+    @property
+    def severity(self) -> Severity:
+        """Errors make a backup fail its check; warnings do not."""
+        return Severity.ERROR if self.code in ERROR_CODES else Severity.WARNING
+
+    def to_json(self) -> dict[str, str | None]:
+        """The JSON shape of issue 2's `problems` list."""
+        return {
+            "code": self.code.value,
+            "severity": self.severity.value,
+            "archive": self.archive,
+            "message": self.message,
+        }
+
+
+class BackupFormatError(Exception):
+    """Raised by format-layer readers when bytes are not what the format allows.
+
+    Carries the Finding that describes the problem, so callers never have to
+    turn an exception text into a user message.
+    """
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding

@@ -1,0 +1,131 @@
+"""One walk over one inner archive, shared by the check, listing and extraction jobs.
+
+Opens the backup file, runs the format layer's walk with progress and
+cancellation wired in, and turns a read failure into a Finding.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from ..backup_format.archive_keys import ArchiveKeyRing
+from ..backup_format.findings import Finding, FindingCode, Severity
+from ..backup_format.inner_archive import ArchiveProblem, ArchiveReadError, WalkResult, walk_inner_archive
+from ..backup_format.inner_tar import EntryCallback, InnerTarWalker
+from .backup_overview import BackupOverview, InnerArchive
+from .progress import CancelToken, Progress, ProgressCallback
+
+
+class ArchiveNotFoundError(LookupError):
+    """The backup has no inner archive of that name."""
+
+
+class EntryNotFoundError(LookupError):
+    """The archive has no entry at that path."""
+
+
+@dataclass
+class WalkOutcome:
+    """What one walk saw: counts so far, and the problem that ended it early, if any."""
+
+    entries: int
+    content_bytes: int
+    result: WalkResult | None
+    problem: Finding | None
+
+
+class ProgressTotals:
+    """Adds up raw bytes read across archives (possibly read in parallel) and honours cancel."""
+
+    def __init__(self, total_bytes: int, progress: ProgressCallback | None, cancel: CancelToken | None) -> None:
+        self._lock = threading.Lock()
+        self._progress = progress
+        self._cancel = cancel
+        self.total = total_bytes or 1
+        self.done = 0
+
+    def for_archive(self, archive: InnerArchive):  # noqa: ANN201 - a closure
+        """A raw-bytes callback for one archive."""
+        archive_done = 0
+        archive_total = archive.member.available_size
+
+        def on_raw(size: int) -> None:
+            nonlocal archive_done
+            if self._cancel is not None:
+                self._cancel.raise_if_cancelled()
+            with self._lock:
+                archive_done += size
+                self.done += size
+                done = self.done
+            if self._progress is not None:
+                self._progress(Progress(archive.name, archive_done, archive_total, done, self.total))
+
+        return on_raw
+
+
+def require_archive(overview: BackupOverview, name: str) -> InnerArchive:
+    """The archive called `name` (base or member name); ArchiveNotFoundError if absent."""
+    archive = overview.find_archive(name)
+    if archive is None:
+        known = ", ".join(a.name for a in overview.archives) or "none"
+        raise ArchiveNotFoundError(f"this backup has no archive called {name!r} (it has: {known})")
+    return archive
+
+
+def walk_archive(
+    overview: BackupOverview,
+    archive: InnerArchive,
+    keyring: ArchiveKeyRing | None,
+    on_entry: EntryCallback | None,
+    totals: ProgressTotals,
+) -> WalkOutcome:
+    """Walk `archive` once; a read failure becomes `problem` instead of an exception.
+
+    JobCancelledError (from the progress callback) and errors raised by
+    `on_entry` or its sinks (a full disk) propagate.
+    """
+    walker = InnerTarWalker(on_entry)
+    with overview.path.open("rb") as f:
+        try:
+            result = walk_inner_archive(
+                f, archive.member, archive.sniff, keyring, walker, on_raw=totals.for_archive(archive)
+            )
+        except ArchiveReadError as err:
+            return WalkOutcome(walker.entries, walker.content_bytes, None, finding_for_read_error(archive, err))
+    return WalkOutcome(result.entries, result.content_bytes, result, None)
+
+
+def finding_for_read_error(archive: InnerArchive, err: ArchiveReadError) -> Finding:
+    """Turn a read failure into a plain-language Finding that says what it means for a restore."""
+    if err.problem == ArchiveProblem.UNSUPPORTED:
+        return Finding(
+            FindingCode.UNSUPPORTED_ENCRYPTION,
+            f"{archive.file_name} uses an encryption format this version of Backup Inspector cannot read "
+            f"({err.detail}). This says nothing about the password; a newer Backup Inspector may read it.",
+            archive.name,
+        )
+    if err.problem == ArchiveProblem.TRUNCATED:
+        return Finding(
+            FindingCode.TRUNCATED,
+            f"{archive.file_name} is incomplete: the backup file was cut short inside it "
+            f"({err.detail}); {archive.restore_consequence}. Files before the cut can still be extracted.",
+            archive.name,
+        )
+    if err.problem == ArchiveProblem.PASSWORD_REQUIRED:
+        return Finding(
+            FindingCode.PASSWORD_REQUIRED, f"{archive.file_name} is encrypted: a password is needed.", archive.name
+        )
+    if err.problem == ArchiveProblem.WRONG_PASSWORD:
+        return Finding(FindingCode.WRONG_PASSWORD, f"The password does not open {archive.file_name}.", archive.name)
+    where = f" at {int(err.done_fraction * 100)} %" if err.done_fraction is not None else ""
+    return Finding(
+        FindingCode.ARCHIVE_CORRUPT,
+        f"{archive.file_name} is damaged{where}: {err.detail} — {archive.restore_consequence}.",
+        archive.name,
+    )
+
+
+def has_error(findings: list[Finding]) -> bool:
+    """Whether any finding is an error."""
+    return any(f.severity == Severity.ERROR for f in findings)

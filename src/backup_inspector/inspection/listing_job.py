@@ -1,0 +1,60 @@
+"""List the entries of one inner archive as they are read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..backup_format.archive_keys import ArchiveKeyRing
+from ..backup_format.tar_entry import TarEntry, normalise_member_path
+from .archive_walk import ProgressTotals, has_error, require_archive, walk_archive
+from .backup_overview import BackupOverview
+from .check_job import ArchiveCheck, archive_read_gate
+from .progress import CancelToken, ProgressCallback
+
+
+def is_at_or_under(path: str, folder: str | None) -> bool:
+    """Whether an entry path is `folder` itself or inside it (None or "." = everything)."""
+    if folder is None or folder == ".":
+        return True
+    return path == folder or path.startswith(folder + "/")
+
+
+def list_entries(
+    overview: BackupOverview,
+    archive_name: str,
+    password: str | None,
+    on_entry: Callable[[TarEntry], None],
+    under: str | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> ArchiveCheck:
+    """Call `on_entry` for each entry of the archive (at or under `under`) as it is read.
+
+    The password is checked first (against every encrypted archive, so a
+    wrong password is told apart from a damaged archive); if it fails nothing
+    is read and the returned ArchiveCheck carries the problem. A damaged or
+    truncated archive lists every entry before the damage, then reports it.
+    Raises ArchiveNotFoundError for an unknown archive name.
+    """
+    archive = require_archive(overview, archive_name)
+    folder = normalise_member_path(under) if under else None
+    check = archive_read_gate(overview, archive, password)
+    if not check.ok:
+        return check
+
+    def forward(entry: TarEntry) -> None:
+        if is_at_or_under(entry.path, folder):
+            on_entry(entry)
+
+    keyring = ArchiveKeyRing(password) if password is not None else None
+    outcome = walk_archive(
+        overview, archive, keyring, forward, ProgressTotals(archive.member.available_size, progress, cancel)
+    )
+    check.entries = outcome.entries
+    check.bytes = outcome.content_bytes
+    if outcome.result is not None:
+        check.compressed = {"gzip": True, "tar": False}.get(outcome.result.compression.value)
+    if outcome.problem is not None:
+        check.problems.append(outcome.problem)
+    check.ok = not has_error(check.problems)
+    return check
