@@ -51,6 +51,12 @@ def test_standard_stream_inflates_and_verifies() -> None:
     assert run(stream_gzip(PAYLOAD)) == PAYLOAD
 
 
+def test_whole_stream_in_one_piece() -> None:
+    """The first piece may be megabytes long (the engine reads 1 MiB at a time)."""
+    payload = os.urandom(3 * 1024 * 1024)
+    assert run(stream_gzip(payload), piece=2 * 1024 * 1024) == payload
+
+
 def test_header_with_every_optional_field() -> None:
     """FEXTRA, FNAME, FCOMMENT and FHCRC are all skipped correctly."""
     raw = zlib.compressobj(6, zlib.DEFLATED, -15)

@@ -105,10 +105,10 @@ class GzipVerifier:
         self.compressed_consumed += len(data)
         if self._inflater is None:
             self._header += data
-            if len(self._header) > _MAX_HEADER:
-                raise GzipError("the gzip header is not plausible")
             header_size = parse_gzip_header(bytes(self._header))
             if header_size is None:
+                if len(self._header) > _MAX_HEADER:
+                    raise GzipError("the gzip header is not plausible")
                 return
             data = bytes(self._header[header_size:])
             self._header.clear()
