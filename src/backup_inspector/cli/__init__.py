@@ -1,0 +1,1 @@
+"""CLI layer: a thin desktop front end over the inspection jobs."""

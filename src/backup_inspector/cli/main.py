@@ -1,0 +1,246 @@
+"""`backup-inspector`: info, check, ls, extract, serve and demo (issue 2's CLI contract).
+
+Exit codes: 0 ok; 1 the backup has problems or the operation failed because of
+its content; 2 usage error or an input file that cannot be opened. Whatever
+the input, a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..backup_format.tar_entry import TarEntry
+from ..inspection.archive_walk import ArchiveNotFoundError
+from ..inspection.backup_overview import BackupOverview, open_backup
+from ..inspection.check_job import full_check, quick_check
+from ..inspection.extract_job import ConflictPolicy, extract
+from ..inspection.listing_job import list_entries
+from ..inspection.progress import JobCancelledError
+from . import exit_codes, output
+from .password_source import PasswordSourceError, resolve_password
+
+
+class UsageError(Exception):
+    """Bad arguments or an input that cannot be opened (exit code 2)."""
+
+
+def _add_password_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--password-file", type=Path, metavar="FILE", help="read the password from FILE")
+    group.add_argument("--emergency-kit", type=Path, metavar="FILE", help="read the key from an emergency-kit file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; `serve` options come from the web layer."""
+    parser = argparse.ArgumentParser(
+        prog="backup-inspector",
+        description="Check, browse and extract Home Assistant backups (every era, SecureTar v1–v3).",
+        epilog="Password: --password-file, --emergency-kit, the BACKUP_PASSWORD environment variable, "
+        "or a prompt on a terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    info = commands.add_parser("info", help="metadata and archive list (nothing decrypted)")
+    info.add_argument("backup", type=Path, metavar="BACKUP")
+    info.add_argument("--json", action="store_true", help="print JSON")
+
+    check = commands.add_parser("check", help="check a backup (full check unless --quick)")
+    check.add_argument("backup", type=Path, metavar="BACKUP")
+    check.add_argument("--quick", action="store_true", help="metadata and password only")
+    check.add_argument("--json", action="store_true", help="print JSON")
+    _add_password_options(check)
+
+    ls = commands.add_parser("ls", help="list archives, or the entries of one archive")
+    ls.add_argument("backup", type=Path, metavar="BACKUP")
+    ls.add_argument("archive", nargs="?", metavar="ARCHIVE")
+    ls.add_argument("path", nargs="?", metavar="PATH", help="only entries at or under PATH")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    _add_password_options(ls)
+
+    ex = commands.add_parser("extract", help="extract files or folders of one archive")
+    ex.add_argument("backup", type=Path, metavar="BACKUP")
+    ex.add_argument("archive", metavar="ARCHIVE")
+    ex.add_argument("paths", nargs="*", metavar="PATH", help="entries to extract (default: all)")
+    ex.add_argument("--to", type=Path, required=True, metavar="DIR", help="destination folder")
+    ex.add_argument("--overwrite", action="store_true", help="replace existing files")
+    _add_password_options(ex)
+
+    serve = commands.add_parser("serve", help="start the web UI")
+    from ..web.server import add_serve_arguments  # noqa: PLC0415 - keep aiohttp out of other commands
+
+    add_serve_arguments(serve)
+
+    demo = commands.add_parser("demo", help="write demo backups to a folder and check them")
+    demo.add_argument("--dir", type=Path, default=Path("demo"), help="folder for the demo (default: ./demo)")
+    return parser
+
+
+def _open(path: Path) -> BackupOverview:
+    if not path.exists():
+        raise UsageError(f"{path}: no such file")
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give one backup file (.tar)")
+    try:
+        return open_backup(path)
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror or err}") from err
+
+
+def _password(args: argparse.Namespace, overview: BackupOverview) -> str | None:
+    try:
+        return resolve_password(args.password_file, args.emergency_kit, needed=overview.is_protected)
+    except PasswordSourceError as err:
+        raise UsageError(str(err)) from err
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Metadata and archive list."""
+    overview = _open(args.backup)
+    if args.json:
+        _print_json(overview.to_json())
+    else:
+        output.print_overview(overview, sys.stdout)
+    return exit_codes.OK if not any(f.severity.value == "error" for f in overview.findings) else exit_codes.PROBLEMS
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Quick or full check."""
+    overview = _open(args.backup)
+    password = _password(args, overview)
+    if args.quick:
+        report = quick_check(overview, password)
+    else:
+        progress = output.ProgressLine("Checking")
+        try:
+            report = full_check(overview, password, progress=progress)
+        finally:
+            progress.done()
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        output.print_check(report, sys.stdout)
+    return exit_codes.OK if report.ok else exit_codes.PROBLEMS
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    """Archives, or entries of one archive."""
+    overview = _open(args.backup)
+    if args.archive is None:
+        if args.json:
+            _print_json([a.to_json() for a in overview.archives])
+        else:
+            output.print_overview(overview, sys.stdout)
+        return exit_codes.OK
+    password = _password(args, overview)
+    first = True
+
+    def print_entry(entry: TarEntry) -> None:
+        nonlocal first
+        if args.json:
+            sys.stdout.write(("[\n  " if first else ",\n  ") + json.dumps(entry.to_json(), ensure_ascii=False))
+        else:
+            sys.stdout.write(output.format_entry(entry) + "\n")
+        first = False
+
+    try:
+        check = list_entries(overview, args.archive, password, print_entry, under=args.path)
+    except ArchiveNotFoundError as err:
+        raise UsageError(str(err)) from err
+    if args.json:
+        sys.stdout.write("[]\n" if first else "\n]\n")
+    if check.problems:
+        output.print_findings(check.problems, sys.stderr, output.Style(sys.stderr))
+    return exit_codes.OK if check.ok else exit_codes.PROBLEMS
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    """Extract chosen entries of one archive into --to DIR."""
+    overview = _open(args.backup)
+    password = _password(args, overview)
+    try:
+        args.to.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create {args.to}: {err.strerror or err}") from err
+    conflict = ConflictPolicy.OVERWRITE if args.overwrite else ConflictPolicy.SKIP
+    progress = output.ProgressLine("Extracting")
+    try:
+        report = extract(overview, [(args.archive, list(args.paths))], password, args.to, conflict, progress=progress)
+    except ArchiveNotFoundError as err:
+        raise UsageError(str(err)) from err
+    finally:
+        progress.done()
+    output.print_extract_report(report, sys.stdout)
+    failed = (
+        any(p.severity.value == "error" for p in report.problems)
+        or bool(report.refused)
+        or bool(getattr(report, "stopped_reason", None))
+        or any(reason == "not in the archive" for _, reason in report.skipped)
+    )
+    return exit_codes.PROBLEMS if failed else exit_codes.OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The web UI."""
+    from ..web.server import run_serve  # noqa: PLC0415
+
+    return run_serve(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Write demo backups and run a full check on each, with the demo password."""
+    from ..demo.demo_backups import DEMO_PASSWORD, create_demo_folder  # noqa: PLC0415
+
+    backups = create_demo_folder(args.dir / "backups")
+    sys.stdout.write(f"Demo backups in {args.dir / 'backups'} (password: {DEMO_PASSWORD})\n\n")
+    worst = exit_codes.OK
+    for path in backups:
+        overview = open_backup(path)
+        report = full_check(overview, DEMO_PASSWORD if overview.is_protected else None)
+        output.print_check(report, sys.stdout)
+        sys.stdout.write("\n")
+        worst = worst if report.ok else exit_codes.PROBLEMS
+    return worst
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "info": cmd_info,
+    "check": cmd_check,
+    "ls": cmd_ls,
+    "extract": cmd_extract,
+    "serve": cmd_serve,
+    "demo": cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code. Never lets a traceback reach the user."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as err:
+        sys.stderr.write(f"backup-inspector: {err}\n")
+        return exit_codes.USAGE
+    except (KeyboardInterrupt, JobCancelledError):
+        sys.stderr.write("\nbackup-inspector: interrupted\n")
+        return exit_codes.INTERRUPTED
+    except BrokenPipeError:
+        return exit_codes.OK  # e.g. `backup-inspector ls … | head`
+    except OSError as err:
+        sys.stderr.write(f"backup-inspector: {err.strerror or err} ({err.filename or 'I/O error'})\n")
+        return exit_codes.PROBLEMS
+    except Exception as err:  # noqa: BLE001 - the contract: never a traceback
+        sys.stderr.write(f"backup-inspector: unexpected error: {type(err).__name__}: {err}\n")
+        return exit_codes.PROBLEMS
