@@ -1,0 +1,123 @@
+"""The image installs exactly the runtime pins of pyproject.toml (name and version).
+
+aarch64 and amd64 install requirements.txt from wheels, so requirements.txt
+must equal pyproject.toml's [project.dependencies].
+
+armv7 is the documented exception: there is no musllinux armv7 wheel of
+cryptography, and building it needs a Rust toolchain on the device. So armv7
+takes three packages from Alpine 3.22 (the Alpine of the last official armv7
+base image) at Alpine's versions, listed in ALPINE_EXCEPTIONS below, and pip
+installs the rest at the pinned versions. The test fails when a pin changes in
+one place only, when a new dependency is covered by neither route, and when an
+exception is left behind after its dependency is gone.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from . import REPOSITORY_ROOT, dockerfile_instructions
+
+# pyproject name → (Alpine 3.22 package, its upstream version in Alpine 3.22).
+# Why each one: no wheel for musllinux armv7 (cryptography: none at all;
+# aiohttp and PyNaCl: pulled along so that every compiled module comes from one
+# consistent set of Alpine builds for Alpine's python3). Versions from Alpine's
+# package index for v3.22/community (py3-aiohttp 3.11.15-r0, py3-cryptography
+# 44.0.3-r0, py3-pynacl 1.5.0-r6). securetar's own requirements are unpinned,
+# so it accepts these; the web layer must not need aiohttp > 3.11 on armv7.
+ALPINE_EXCEPTIONS: dict[str, tuple[str, str]] = {
+    "aiohttp": ("py3-aiohttp", "3.11.15"),
+    "cryptography": ("py3-cryptography", "44.0.3"),
+    "pynacl": ("py3-pynacl", "1.5.0"),
+}
+# Alpine packages the armv7 branch needs besides the exceptions themselves:
+# the interpreter those packages are built for, and pip (removed after use).
+ALPINE_SUPPORT_PACKAGES = {"python3", "py3-pip"}
+
+ARMV7_CONDITION = 'if [ "${BUILD_ARCH}" = "armv7" ]; then'
+
+
+def normalise(name: str) -> str:
+    """PEP 503 name: case and -_. do not matter."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse_pins(lines: list[str]) -> dict[str, str]:
+    """`name==version` requirement lines → {normalised name: version}; anything else fails."""
+    pins: dict[str, str] = {}
+    for line in lines:
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][A-Za-z0-9.+!-]*)", line.strip())
+        assert match, f"not an exact pin: {line!r}"
+        assert normalise(match[1]) not in pins, f"listed twice: {match[1]}"
+        pins[normalise(match[1])] = match[2]
+    return pins
+
+
+def pyproject_pins() -> dict[str, str]:
+    """[project.dependencies] of pyproject.toml."""
+    pyproject = tomllib.loads((REPOSITORY_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return parse_pins(pyproject["project"]["dependencies"])
+
+
+def requirements_pins() -> dict[str, str]:
+    """requirements.txt, comments and blank lines dropped."""
+    text = (REPOSITORY_ROOT / "requirements.txt").read_text(encoding="utf-8")
+    return parse_pins(
+        [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    )
+
+
+def install_branches() -> tuple[str, str]:
+    """The Dockerfile's RUN that installs the runtime, split into (armv7, other) branches."""
+    runs = [arguments for name, arguments in dockerfile_instructions() if name == "RUN"]
+    (install,) = [run for run in runs if ARMV7_CONDITION in run]
+    armv7, separator, rest = install.partition(ARMV7_CONDITION)[2].partition(" else ")
+    assert separator, "the install RUN needs an else branch for aarch64/amd64"
+    other, separator, _ = rest.partition(" fi ")
+    assert separator
+    return armv7, other
+
+
+def test_requirements_txt_equals_pyproject() -> None:
+    """requirements.txt pins the same packages at the same versions as pyproject.toml."""
+    assert requirements_pins() == pyproject_pins()
+
+
+def test_aarch64_and_amd64_install_requirements_txt_from_wheels() -> None:
+    """The non-armv7 branch installs requirements.txt and nothing else."""
+    _, other = install_branches()
+    assert re.search(r"pip3 install .*--only-binary=:all: .*-r /tmp/requirements\.txt;", other)
+    assert "==" not in other, "pin versions in requirements.txt, not in the Dockerfile"
+    copies = [arguments for name, arguments in dockerfile_instructions() if name == "COPY"]
+    assert "requirements.txt /tmp/requirements.txt" in copies
+
+
+def test_armv7_pip_pins_equal_pyproject() -> None:
+    """The pure-Python packages armv7 gets from pip carry the pyproject versions."""
+    armv7, _ = install_branches()
+    pip_pins = parse_pins(re.findall(r"\S+==\S+", armv7))
+    pins = pyproject_pins()
+    for name, version in pip_pins.items():
+        assert pins.get(name) == version, (
+            f"armv7 installs {name}=={version}, pyproject has {pins.get(name)}"
+        )
+    assert "--no-deps" in armv7, "pip must not pull the wheel-less dependencies on armv7"
+
+
+def test_armv7_covers_every_dependency_exactly_once() -> None:
+    """Each pyproject dependency comes from pip or from a listed Alpine exception, not both."""
+    armv7, _ = install_branches()
+    from_pip = set(parse_pins(re.findall(r"\S+==\S+", armv7)))
+    from_alpine = set(ALPINE_EXCEPTIONS)
+    assert not from_pip & from_alpine
+    assert from_pip | from_alpine == set(pyproject_pins())
+
+
+def test_armv7_alpine_packages_are_exactly_the_listed_exceptions() -> None:
+    """apk installs the exceptions at their listed versions, plus python3 and pip only."""
+    armv7, _ = install_branches()
+    apk_pins = dict(re.findall(r"\b((?:py3-|python3)[a-z0-9-]*)~([0-9][0-9.]*)", armv7))
+    expected = dict(ALPINE_EXCEPTIONS.values())
+    assert {name: apk_pins[name] for name in expected if name in apk_pins} == expected
+    assert set(apk_pins) == set(expected) | ALPINE_SUPPORT_PACKAGES
