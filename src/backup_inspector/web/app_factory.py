@@ -1,0 +1,136 @@
+"""create_app(settings): the aiohttp application with its routes, middlewares and services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from backup_inspector.inspection.job_runner import JobRunner
+from backup_inspector.web import (
+    backup_routes,
+    browse_routes,
+    download_routes,
+    extract_routes,
+    job_routes,
+)
+from backup_inspector.web.app_services import SERVICES, AppServices
+from backup_inspector.web.backup_registry import BackupRegistry
+from backup_inspector.web.check_history import CheckHistory
+from backup_inspector.web.download_routes import DOWNLOAD_TICKETS, DownloadTickets
+from backup_inspector.web.event_hub import EventHub
+from backup_inspector.web.job_routes import OPEN_WEBSOCKETS
+from backup_inspector.web.listing_cache import MemoryListingCache
+from backup_inspector.web.middlewares import (
+    add_security_headers,
+    json_errors_middleware,
+    mutation_guard_middleware,
+    parse_trusted_proxies,
+    peer_allow_list_middleware,
+)
+from backup_inspector.web.password_store import PasswordStore
+from backup_inspector.web.web_settings import WebSettings
+
+_LOGGER: logging.Logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+MAX_REQUEST_BODY_BYTES = 1024 * 1024  # JSON only; an emergency kit is a few KB
+
+
+async def health(_request: web.Request) -> web.Response:
+    """GET /healthz: the container's health check."""
+    return web.json_response({"status": "ok"})
+
+
+async def index_page(_request: web.Request) -> web.FileResponse:
+    """GET /: the single page; every URL in it is relative."""
+    return web.FileResponse(STATIC_DIR / "index.html")
+
+
+def _forward_job_events(services: AppServices) -> None:
+    """Every job event goes to every open page."""
+    services.jobs.add_listener(
+        lambda snapshot: services.events.publish({"type": "job", "job": snapshot})
+    )
+
+
+async def _watch_backup_folder(services: AppServices) -> None:
+    """Rescan the backup folder every few seconds; forget idle passwords."""
+    while True:
+        await asyncio.sleep(services.settings.folder_poll_interval_s)
+        try:
+            await services.refresh_backups()
+        except Exception:
+            _LOGGER.exception("Scanning the backup folder failed")
+        for job in services.jobs.snapshots():
+            if job["subject"] and job["state"] in ("queued", "running"):
+                services.passwords.get(job["subject"])  # a job using it keeps it alive
+        services.listings.trim()
+        for backup_id in services.passwords.forget_idle():
+            services.listings.discard_backup(backup_id)
+            services.events.publish({"type": "password-forgotten", "backup_id": backup_id})
+
+
+async def _services_context(app: web.Application) -> AsyncIterator[None]:
+    """Create the services on startup; stop jobs, sockets and threads on cleanup."""
+    settings = app[SETTINGS]
+    services = AppServices(
+        settings=settings,
+        registry=BackupRegistry(settings.backup_dir),
+        passwords=PasswordStore(settings.password_idle_s),
+        jobs=JobRunner(max_heavy_jobs=settings.max_heavy_jobs),
+        listings=MemoryListingCache(),
+        check_history=CheckHistory(settings.data_dir),
+        events=EventHub(asyncio.get_running_loop()),
+    )
+    app[SERVICES] = services
+    _forward_job_events(services)
+    await services.refresh_backups()
+    watcher = asyncio.create_task(_watch_backup_folder(services))
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        services.passwords.forget_all()
+        await asyncio.get_running_loop().run_in_executor(None, services.jobs.shutdown)
+        services.executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def _close_websockets(app: web.Application) -> None:
+    """on_shutdown: end every event stream so the server can stop promptly."""
+    app[SERVICES].events.close_all()
+    for websocket in list(app[OPEN_WEBSOCKETS]):
+        await websocket.close(code=1001, message=b"server shutting down")
+
+
+SETTINGS: web.AppKey[WebSettings] = web.AppKey("settings", WebSettings)
+
+
+def create_app(settings: WebSettings) -> web.Application:
+    """The Backup Inspector web application for `settings`."""
+    app = web.Application(
+        middlewares=[
+            json_errors_middleware,
+            peer_allow_list_middleware(parse_trusted_proxies(settings.trusted_proxies)),
+            mutation_guard_middleware,
+        ],
+        client_max_size=MAX_REQUEST_BODY_BYTES,
+    )
+    app[SETTINGS] = settings
+    app[DOWNLOAD_TICKETS] = DownloadTickets()
+    app[OPEN_WEBSOCKETS] = set()
+    app.on_response_prepare.append(add_security_headers)
+    app.cleanup_ctx.append(_services_context)
+    app.on_shutdown.append(_close_websockets)
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/", index_page)
+    for module in (backup_routes, browse_routes, extract_routes, download_routes, job_routes):
+        app.router.add_routes(module.routes)
+    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
+    return app

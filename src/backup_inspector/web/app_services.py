@@ -1,0 +1,88 @@
+"""Everything the handlers share, created once per app and reachable through one AppKey."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from backup_inspector.inspection.job_runner import JobRunner
+from backup_inspector.web.api_errors import ApiError
+from backup_inspector.web.backup_registry import BackupRegistry, KnownBackup
+from backup_inspector.web.check_history import CheckHistory
+from backup_inspector.web.event_hub import EventHub
+from backup_inspector.web.listing_cache import ListingCache, ListingKey
+from backup_inspector.web.password_store import PasswordStore
+from backup_inspector.web.web_settings import WebSettings
+
+_LOGGER: logging.Logger = logging.getLogger(__name__)
+
+ResultT = TypeVar("ResultT")
+
+BLOCKING_WORKERS = 4  # folder scans, quick checks, previews and downloads
+
+
+@dataclass
+class AppServices:
+    """The app's state: settings, folder view, passwords, jobs, caches, events."""
+
+    settings: WebSettings
+    registry: BackupRegistry
+    passwords: PasswordStore
+    jobs: JobRunner
+    listings: ListingCache
+    check_history: CheckHistory
+    events: EventHub
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(
+            max_workers=BLOCKING_WORKERS, thread_name_prefix="web-blocking"
+        )
+    )
+
+    async def run_blocking(self, function: Callable[..., ResultT], *args: Any) -> ResultT:
+        """Run a blocking call in a worker thread, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, functools.partial(function, *args))
+
+    async def refresh_backups(self) -> set[str]:
+        """Rescan the backup folder; forget listings of changed or vanished backups."""
+        changed = await self.run_blocking(self.registry.refresh)
+        for backup_id in changed:
+            self.listings.discard_backup(backup_id)
+        if changed:
+            self.events.publish({"type": "backups-changed", "version": self.registry.version})
+        return changed
+
+    async def find_backup(self, backup_id: str) -> KnownBackup:
+        """The current state of one backup, or a 404 ApiError."""
+        await self.refresh_backups()
+        known = self.registry.get(backup_id)
+        if known is None:
+            raise ApiError(
+                404,
+                "unknown-backup",
+                "There is no such backup in the backup folder (it may have been deleted or moved).",
+            )
+        return known
+
+    def listing_key(self, known: KnownBackup, archive_name: str) -> ListingKey:
+        """The cache key of one archive of this version of the backup."""
+        return ListingKey(known.backup_id, known.file_size, known.mtime_ns, archive_name)
+
+    def last_check(self, known: KnownBackup) -> dict[str, Any] | None:
+        """The last check of this version of the backup."""
+        return self.check_history.last_check(known.backup_id, known.file_size, known.mtime_ns)
+
+
+SERVICES: web.AppKey[AppServices] = web.AppKey("services", AppServices)
+
+
+def services_of(request: web.Request) -> AppServices:
+    """The AppServices of the app serving `request`."""
+    return request.app[SERVICES]

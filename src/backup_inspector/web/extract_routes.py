@@ -1,0 +1,233 @@
+"""Taking files out: plan (space needed vs free) and the extraction job.
+
+The destination is a folder relative to the share folder; it is resolved and
+checked here and again in the worker right before writing. The engine does
+the safe writing (temporary names, no overwrite unless asked, nothing outside
+the destination) and reports what it wrote, skipped and refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from backup_inspector.inspection.backup_overview import BackupOverview
+from backup_inspector.inspection.extract_job import ConflictPolicy, extract
+from backup_inspector.inspection.job_runner import JobContext
+from backup_inspector.web.api_errors import ApiError, bad_request, optional_string, read_json_object
+from backup_inspector.web.app_services import AppServices, services_of
+from backup_inspector.web.backup_registry import KnownBackup
+from backup_inspector.web.backup_routes import require_overview
+from backup_inspector.web.browse_routes import require_archive, require_password_if_encrypted
+from backup_inspector.web.engine_errors import explained_os_errors
+from backup_inspector.web.extract_destination import (
+    default_destination,
+    free_space_bytes,
+    resolve_destination,
+)
+
+_LOGGER: logging.Logger = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+MAX_SELECTED_PATHS = 10_000
+# Job results travel in WebSocket messages; Home Assistant's hop allows about
+# 4 MiB per message (addon-platform.md §8.9), so long lists are cut, with counts.
+MAX_REPORTED_ITEMS = 1000
+REPORT_LISTS = ("written", "skipped", "refused", "renamed")
+MAX_PATH_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class ExtractRequest:
+    """A validated extraction request."""
+
+    selections: list[tuple[str, list[str]]]
+    destination_relative: str
+    destination: Path
+
+
+def _selected_paths(raw_paths: Any) -> list[str]:
+    """The selected paths of one archive; '..' and absolute paths are refused."""
+    if raw_paths is None:
+        return []
+    if not isinstance(raw_paths, list) or not all(isinstance(p, str) for p in raw_paths):
+        raise bad_request("'paths' must be a list of entry paths.")
+    paths: list[str] = []
+    for raw in raw_paths:
+        if not raw or len(raw) > MAX_PATH_LENGTH or "\x00" in raw:
+            raise bad_request("An entry path is empty or too long.", code="bad-path")
+        stripped = raw.strip("/")
+        if raw.startswith("/") or ".." in stripped.split("/"):
+            raise bad_request(
+                f"'{raw}' is not a path inside the archive ('..' and absolute paths are refused).",
+                code="bad-path",
+            )
+        if stripped in ("", "."):
+            return []  # the archive root: everything
+        paths.append(stripped)
+    return paths
+
+
+def parse_selections(body: dict[str, Any], overview: BackupOverview) -> list[tuple[str, list[str]]]:
+    """[(archive name, [paths])] from {"selections": [{"archive", "paths"}]}."""
+    raw = body.get("selections")
+    if not isinstance(raw, list) or not raw:
+        raise bad_request("Select at least one file, folder or archive.", code="nothing-selected")
+    merged: dict[str, list[str] | None] = {}
+    total_paths = 0
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("archive"), str):
+            raise bad_request("Each selection needs an 'archive' name.")
+        archive = require_archive(overview, item["archive"])
+        paths = _selected_paths(item.get("paths"))
+        total_paths += len(paths)
+        if total_paths > MAX_SELECTED_PATHS:
+            raise bad_request(f"Select at most {MAX_SELECTED_PATHS} entries at a time.")
+        previous = merged.get(archive.name, [])
+        if not paths or previous is None:
+            merged[archive.name] = None  # the whole archive
+        else:
+            merged[archive.name] = [*previous, *paths]
+    return [(name, paths or []) for name, paths in merged.items()]
+
+
+def parse_extract_request(
+    services: AppServices, known: KnownBackup, body: dict[str, Any]
+) -> ExtractRequest:
+    """Validate selections and destination (under the share folder)."""
+    overview = require_overview(known)
+    selections = parse_selections(body, overview)
+    relative = optional_string(body, "destination", max_length=1024)
+    if relative is None or not relative.strip():
+        relative = default_destination(
+            services.settings.share_folder_name, known.display_name, known.path.stem
+        )
+    destination = resolve_destination(services.settings.share_dir, relative)
+    return ExtractRequest(selections, relative.strip().strip("/"), destination)
+
+
+def space_needed(
+    services: AppServices, known: KnownBackup, selections: list[tuple[str, list[str]]]
+) -> tuple[int | None, int]:
+    """(bytes needed or None when some archive is not listed yet, file count known)."""
+    needed = 0
+    file_count = 0
+    for archive_name, paths in selections:
+        index = services.listings.get(services.listing_key(known, archive_name))
+        if index is None or not index.is_complete:
+            return None, file_count
+        size, count = index.selection_size(paths or ["."])
+        needed += size
+        file_count += count
+    return needed, file_count
+
+
+def plan_json(services: AppServices, known: KnownBackup, request: ExtractRequest) -> dict[str, Any]:
+    """Where files go, how much space they need and how much is free."""
+    needed, file_count = space_needed(services, known, request.selections)
+    free = free_space_bytes(request.destination)
+    return {
+        "destination": request.destination_relative,
+        "destination_exists": request.destination.exists(),
+        "needed_bytes": needed,
+        "file_count": file_count if needed is not None else None,
+        "free_bytes": free,
+        "has_enough_space": None if needed is None else needed <= free,
+    }
+
+
+@routes.post("/api/backups/{backup_id}/extract/plan")
+async def plan_extraction(request: web.Request) -> web.Response:
+    """Check a destination and compare the space needed with the space free."""
+    services = services_of(request)
+    body = await read_json_object(request)
+    known = await services.find_backup(request.match_info["backup_id"])
+    extract_request = parse_extract_request(services, known, body)
+    plan = await services.run_blocking(plan_json, services, known, extract_request)
+    return web.json_response({"plan": plan})
+
+
+def _conflict_policy(body: dict[str, Any]) -> ConflictPolicy:
+    """The engine's ConflictPolicy for "skip", "overwrite" or "keep-both"."""
+    name = body.get("conflict", ConflictPolicy.SKIP.value)
+    try:
+        return ConflictPolicy(name)
+    except ValueError:
+        raise bad_request("'conflict' must be 'skip', 'overwrite' or 'keep-both'.") from None
+
+
+def shortened_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The report with each list cut to MAX_REPORTED_ITEMS and its full length as `<list>_count`."""
+    shortened = dict(report)
+    for key in REPORT_LISTS:
+        items = report.get(key) or []
+        shortened[key] = items[:MAX_REPORTED_ITEMS]
+        shortened[f"{key}_count"] = len(items)
+    return shortened
+
+
+def _extract_work(
+    services: AppServices,
+    known: KnownBackup,
+    overview: BackupOverview,
+    extract_request: ExtractRequest,
+    conflict: ConflictPolicy,
+):
+    """The job body of one extraction."""
+
+    def run_extraction(context: JobContext) -> dict[str, Any]:
+        """Check the destination again, create it, and extract into it."""
+        password = services.passwords.get(known.backup_id)
+        destination = resolve_destination(
+            services.settings.share_dir, extract_request.destination_relative
+        )
+        with explained_os_errors(known.path):
+            destination.mkdir(parents=True, exist_ok=True)
+            report = extract(
+                overview,
+                extract_request.selections,
+                password,
+                destination,
+                conflict=conflict,
+                progress=context.report_progress,
+                cancel=context.cancel,
+            )
+        return {
+            "destination": extract_request.destination_relative,
+            "report": shortened_report(report.to_json()),
+        }
+
+    return run_extraction
+
+
+@routes.post("/api/backups/{backup_id}/extract")
+async def start_extraction(request: web.Request) -> web.Response:
+    """Start an extraction job (heavy: queued behind other heavy jobs)."""
+    services = services_of(request)
+    body = await read_json_object(request)
+    known = await services.find_backup(request.match_info["backup_id"])
+    overview = require_overview(known)
+    conflict = _conflict_policy(body)
+    extract_request = parse_extract_request(services, known, body)
+    for archive_name, _paths in extract_request.selections:
+        require_password_if_encrypted(services, known, require_archive(overview, archive_name))
+    plan = await services.run_blocking(plan_json, services, known, extract_request)
+    if plan["has_enough_space"] is False:
+        raise ApiError(
+            507,
+            "not-enough-space",
+            "There is not enough free space in the share folder for these files.",
+        )
+    job = services.jobs.submit(
+        "extract",
+        f"Extracting from {known.display_name} to {extract_request.destination_relative}",
+        _extract_work(services, known, overview, extract_request, conflict),
+        subject=known.backup_id,
+        is_heavy=True,
+    )
+    return web.json_response({"job": services.jobs.snapshot(job.job_id), "plan": plan}, status=202)

@@ -1,0 +1,32 @@
+"""What the web app needs to know about its host: folders, proxies, limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SUPERVISOR_INGRESS_PROXY = "172.30.32.2"  # addon-platform.md §8.1
+DEFAULT_SHARE_FOLDER_NAME = "backup_inspector"
+DEFAULT_PASSWORD_IDLE_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Settings of one running web app.
+
+    `trusted_proxies` are the socket peers (addresses or networks) allowed to
+    talk to the app; loopback is always allowed on top (the container's health
+    check and local use). `share_folder_name` is the add-on option: the folder
+    under `share_dir` where extractions go by default.
+    """
+
+    backup_dir: Path
+    share_dir: Path
+    data_dir: Path | None = None
+    share_folder_name: str = DEFAULT_SHARE_FOLDER_NAME
+    password_idle_s: float = DEFAULT_PASSWORD_IDLE_MINUTES * 60.0
+    trusted_proxies: tuple[str, ...] = (SUPERVISOR_INGRESS_PROXY,)
+    max_heavy_jobs: int = 1
+    folder_poll_interval_s: float = 3.0
+    websocket_keepalive_s: float = 20.0
+    remember_index: bool = False
