@@ -39,9 +39,13 @@ class TarHeaderError(ValueError):
     """The block is not a valid tar header (bad checksum or number field)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RawTarHeader:
-    """The fields of one header block, before PAX/GNU overrides are applied."""
+    """The fields of one header block, before PAX/GNU overrides are applied.
+
+    Not frozen: one is made per member on the hot path, and a frozen
+    dataclass's __init__ costs several times more.
+    """
 
     name: str
     mode: int
@@ -81,12 +85,13 @@ def parse_number(field: bytes) -> int:
         if field[0] == 0xFF:  # negative base-256
             value -= 1 << (8 * (len(field) - 1))
         return value
-    text = field.split(b"\x00", 1)[0].strip(b" ")
-    if not text:
-        return 0
+    end = field.find(0)
+    text = field if end == -1 else field[:end]
     try:
-        return int(text, 8)
+        return int(text, 8)  # int() itself ignores surrounding spaces
     except ValueError as err:
+        if not text.strip():
+            return 0
         raise TarHeaderError(f"invalid number field {field!r}") from err
 
 
@@ -97,7 +102,7 @@ def _checksum_matches(block: bytes) -> bool:
         stored = parse_number(stored_field)
     except TarHeaderError:
         return False
-    unsigned = sum(block[:148]) + 8 * 32 + sum(block[156:])
+    unsigned = sum(block) - sum(stored_field) + 8 * 32  # the field counts as spaces
     if stored == unsigned:
         return True
     high_bytes = sum(1 for b in block[:148] if b > 127) + sum(1 for b in block[156:] if b > 127)
@@ -111,17 +116,15 @@ def parse_header_block(block: bytes) -> RawTarHeader:
     if not _checksum_matches(block):
         raise TarHeaderError("header checksum mismatch")
     name = _decode_name(block[0:100])
-    if block[257:265] == _POSIX_MAGIC:
-        prefix = _decode_name(block[345:500])
-        if prefix:
-            name = f"{prefix}/{name}"
+    if block[345] and block[257:265] == _POSIX_MAGIC:
+        name = f"{_decode_name(block[345:500])}/{name}"
     return RawTarHeader(
-        name=name,
-        mode=parse_number(block[100:108]),
-        size=parse_number(block[124:136]),
-        mtime=float(parse_number(block[136:148])),
-        type_flag=block[156:157],
-        link_name=_decode_name(block[157:257]),
+        name,
+        parse_number(block[100:108]),
+        parse_number(block[124:136]),
+        float(parse_number(block[136:148])),
+        block[156:157],
+        _decode_name(block[157:257]) if block[157] else "",
     )
 
 
@@ -186,6 +189,8 @@ class PendingOverrides:
 
     def apply(self, header: RawTarHeader) -> tuple[RawTarHeader, dict[str, str]]:
         """Return the header with overrides applied, and the PAX records used; then reset."""
+        if not (self.pax or self.global_pax or self.long_name is not None or self.long_link is not None):
+            return header, {}
         records = {**self.global_pax, **self.pax}
         name = records.get("path", self.long_name or header.name)
         link = records.get("linkpath", self.long_link or header.link_name)
