@@ -25,7 +25,14 @@ from .securetar_header import AES_BLOCK
 
 
 class DecryptionError(ValueError):
-    """Encrypted data is damaged or cut short; the message says which."""
+    """Encrypted data is damaged or cut short; the message says which.
+
+    `offset` is the plaintext position where the damage was met, when known.
+    """
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
 
 
 def expected_v2_ciphertext_size(plaintext_size: int) -> int:

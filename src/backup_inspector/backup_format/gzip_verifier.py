@@ -22,6 +22,11 @@ from typing import Any
 # Output is produced in bounded pieces so a "zip bomb" (deflate can expand
 # about 1000×) never needs more memory than this.
 MAX_OUTPUT_PIECE = 4 * 1024 * 1024
+# Compressed input is inflated this much at a time: when the deflate data is
+# damaged, everything inflated before the damaged piece has already reached
+# the tar walker (so the entries before it still list), and the position of
+# the damage is known to within this many bytes.
+INFLATE_INPUT_PIECE = 64 * 1024
 
 _FTEXT, _FHCRC, _FEXTRA, _FNAME, _FCOMMENT = 1, 2, 4, 8, 16
 _LEGACY_FILL = b"\x0c" * 12
@@ -52,7 +57,14 @@ INFLATE_BACKEND, _new_raw_inflater, crc32, _INFLATE_ERRORS = _load_inflate_backe
 
 
 class GzipError(ValueError):
-    """The gzip stream is damaged; the message says how, in plain words."""
+    """The gzip stream is damaged; the message says how, in plain words.
+
+    `offset` is where in the compressed stream the damage was met, when known.
+    """
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
 
 
 def parse_gzip_header(data: bytes) -> int | None:
@@ -99,39 +111,66 @@ class GzipVerifier:
         self.crc = 0
         self.output_size = 0
         self.compressed_consumed = 0
+        self._last_span = (0, 0, 0, 0)  # compressed start/end, output start/end of the last output
 
     def feed(self, data: bytes | memoryview) -> Iterator[bytes]:
         """Inflate the next compressed piece; yields output in bounded pieces."""
-        self.compressed_consumed += len(data)
         if self._inflater is None:
             self._header += data
             header_size = parse_gzip_header(bytes(self._header))
             if header_size is None:
                 if len(self._header) > _MAX_HEADER:
-                    raise GzipError("the gzip header is not plausible")
+                    raise GzipError("the gzip header is not plausible", self.compressed_consumed)
+                self.compressed_consumed += len(data)
                 return
+            self.compressed_consumed = header_size  # the stream starts with its header
             data = bytes(self._header[header_size:])
             self._header.clear()
             self._inflater = _new_raw_inflater(wbits=-15)
-        if self._inflater.eof:
-            self._keep_remainder(data)
-            return
+        view = memoryview(data)
+        for start in range(0, len(view), INFLATE_INPUT_PIECE):
+            piece = view[start : start + INFLATE_INPUT_PIECE]
+            if self._inflater.eof:
+                self._keep_remainder(piece)
+            else:
+                yield from self._inflate(piece)
+            self.compressed_consumed += len(piece)
+
+    def _inflate(self, piece: memoryview) -> Iterator[bytes]:
         inflater = self._inflater
+        compressed_start = self.compressed_consumed
+        data_in: bytes | memoryview = piece
         try:
-            out = inflater.decompress(data, MAX_OUTPUT_PIECE)
+            out = inflater.decompress(data_in, MAX_OUTPUT_PIECE)
             while True:
+                tail = inflater.unconsumed_tail
+                compressed_end = compressed_start + len(data_in) - len(tail)
                 if out:
+                    self._last_span = (compressed_start, compressed_end, self.output_size, self.output_size + len(out))
                     self.crc = crc32(out, self.crc)
                     self.output_size += len(out)
                     yield out
-                tail = inflater.unconsumed_tail
                 if not tail or inflater.eof:
                     break
+                compressed_start, data_in = compressed_end, tail
                 out = inflater.decompress(tail, MAX_OUTPUT_PIECE)
         except _INFLATE_ERRORS as err:
-            raise GzipError(f"the compressed data is damaged ({err})") from err
+            raise GzipError(f"the compressed data is damaged ({err})", self.compressed_consumed) from err
         if inflater.eof:
             self._keep_remainder(inflater.unused_data)
+
+    def compressed_offset_of(self, output_offset: int) -> int:
+        """Estimate which compressed byte produced the output byte at `output_offset`.
+
+        Interpolates inside the last inflated span, whose compressed and
+        inflated extents are both known; used to say where damage found in
+        the tar structure lies in the archive.
+        """
+        c_start, c_end, u_start, u_end = self._last_span
+        if u_end <= u_start or output_offset <= u_start:
+            return c_start
+        share = min(1.0, (output_offset - u_start) / (u_end - u_start))
+        return c_start + int((c_end - c_start) * share)
 
     def _keep_remainder(self, data: bytes | memoryview) -> None:
         room = 64 - len(self._remainder)

@@ -96,6 +96,8 @@ def _key_material(f: BinaryIO, member: OuterMember, sniff: ArchiveSniff, keyring
 
 
 def _raise_if_unreadable(sniff: ArchiveSniff) -> None:
+    if sniff.is_cut_short:
+        raise ArchiveReadError(ArchiveProblem.TRUNCATED, sniff.problem or "the archive is cut short")
     if sniff.unsupported_version is not None:
         raise ArchiveReadError(ArchiveProblem.UNSUPPORTED, sniff.problem or "unsupported SecureTar version")
     if sniff.problem is not None or sniff.encryption == Encryption.UNKNOWN:
@@ -118,6 +120,11 @@ def check_password(f: BinaryIO, member: OuterMember, sniff: ArchiveSniff, keyrin
     f.seek(member.data_offset + sniff.header_size)
     plain = decrypt_first_block(material, f.read(min(SNIFF_SIZE, member.available_size - sniff.header_size)))
     if sniff_plaintext(plain) == Compression.UNKNOWN:
+        if not member.is_complete and len(plain) < SNIFF_SIZE:
+            # Too few bytes to tell a wrong password from a cut: never blame the password.
+            raise ArchiveReadError(
+                ArchiveProblem.TRUNCATED, "the backup file ends too early in this archive to test the password"
+            )
         raise ArchiveReadError(
             ArchiveProblem.NOT_DECRYPTABLE, "the decrypted start of the archive is neither gzip nor tar"
         )
@@ -159,6 +166,8 @@ def _plaintext_stream(
     if sniff.encryption == Encryption.NONE:
         return _iter_raw(f, member.data_offset, member.available_size, RAW_CHUNK_SIZE, on_raw)
     material = _key_material(f, member, sniff, keyring)
+    if on_raw is not None:
+        on_raw(sniff.header_size)  # read for the key material; counted so progress ends at 100 %
     payload_start = member.data_offset + sniff.header_size
     available = member.available_size - sniff.header_size
     declared = member.size - sniff.header_size
@@ -201,8 +210,13 @@ def walk_inner_archive(
     walker: InnerTarWalker,
     *,
     on_raw: RawProgress | None = None,
+    plaintext_wrapper: Callable[[Iterator[bytes | memoryview]], Iterator[bytes | memoryview]] | None = None,
 ) -> WalkResult:
     """Read the archive to its last byte, feeding the tar stream to `walker`.
+
+    `plaintext_wrapper`, if given, wraps the stream of decrypted pieces; the
+    service layer uses it to read and decrypt in another thread while this
+    one inflates and walks (this layer stays single-threaded).
 
     Verifies everything the format allows: AES padding and lengths (v2), the
     authentication of every v3 message and its FINAL tag, the gzip CRC32 and
@@ -212,27 +226,27 @@ def walk_inner_archive(
     """
     _raise_if_unreadable(sniff)
     late_checks: list[Callable[[], None]] = []
-    consumed = 0
-
-    def count_raw(size: int) -> None:
-        nonlocal consumed, last_piece
-        consumed += size
-        last_piece = size
-        if on_raw is not None:
-            on_raw(size)
-
-    last_piece = 0
     at_end = False
+    verifier: GzipVerifier | None = None
+    plaintext_total = sniff.plaintext_size or max(1, member.size - sniff.header_size)
 
-    def fraction() -> float | None:
-        """Where the damage was met: the start of the piece being read; None if only the end could tell."""
-        if at_end or not member.size:
+    def fraction(err: Exception) -> float | None:
+        """Where in the archive the damage was met; None if only the end could tell."""
+        if at_end:
             return None
-        return max(0, consumed - last_piece) / member.size
+        offset = getattr(err, "offset", None)
+        if isinstance(err, InnerTarError) and verifier is not None:
+            # The tar offset is in inflated bytes; map it back into the archive.
+            offset = verifier.compressed_offset_of(walker.offset if offset is None else offset)
+        elif offset is None:
+            offset = verifier.compressed_consumed if verifier is not None else walker.offset
+        return min(1.0, offset / plaintext_total)
 
     compression = Compression.UNKNOWN
     try:
-        plain = _plaintext_stream(f, member, sniff, keyring, count_raw, late_checks)
+        plain = _plaintext_stream(f, member, sniff, keyring, on_raw, late_checks)
+        if plaintext_wrapper is not None:
+            plain = plaintext_wrapper(plain)
         compression, pieces = _sniffed(plain)
         if compression == Compression.UNKNOWN:
             at_end = True
@@ -268,7 +282,7 @@ def walk_inner_archive(
     except (DecryptionError, GzipError, InnerTarError) as err:
         walker.abort()
         problem = ArchiveProblem.CORRUPT if member.is_complete else ArchiveProblem.TRUNCATED
-        raise ArchiveReadError(problem, str(err), done_fraction=fraction()) from err
+        raise ArchiveReadError(problem, str(err), done_fraction=fraction(err)) from err
     except BaseException:
         walker.abort()
         raise

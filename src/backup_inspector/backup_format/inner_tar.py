@@ -31,7 +31,14 @@ EntryCallback = Callable[[TarEntry], DataSink | None]
 
 
 class InnerTarError(ValueError):
-    """The inner tar structure is damaged; the message says how, in plain words."""
+    """The inner tar structure is damaged; the message says how, in plain words.
+
+    `offset` is the position in the tar stream where the damage was met.
+    """
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
 
 
 class StopWalk(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -145,7 +152,7 @@ class InnerTarWalker:
             raw = parse_header_block(block)
         except TarHeaderError as err:
             raise InnerTarError(
-                f"damaged tar header at byte {block_offset:,} of the archive ({err})"
+                f"damaged tar header at byte {block_offset:,} of the archive ({err})", block_offset
             ) from err
         if raw.size < 0:
             raise InnerTarError("tar header announces a negative size")

@@ -81,6 +81,12 @@ def scan_outer_tar(f: BinaryIO, file_size: int) -> OuterScan:
     scan = OuterScan(members=[], findings=[], file_size=file_size, end_marker_offset=None)
     overrides = PendingOverrides()
     offset = 0
+    if file_size < BLOCK_SIZE:
+        what = "empty" if file_size == 0 else f"only {file_size:,} bytes long"
+        scan.findings.append(
+            Finding(FindingCode.NOT_A_TAR, f"The file is {what}: too small to be a Home Assistant backup.")
+        )
+        return scan
     while True:
         if offset + BLOCK_SIZE > file_size:
             _report_missing_end(scan, offset)

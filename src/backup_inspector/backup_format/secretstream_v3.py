@@ -68,7 +68,8 @@ def decrypt_secretstream(
         except CryptoError as err:
             raise DecryptionError(
                 f"encrypted block {index + 1} of {expected_messages} failed its "
-                "authentication check: the data was altered or damaged"
+                "authentication check: the data was altered or damaged",
+                offset=index * V3_CHUNK_SIZE,
             ) from err
         index += 1
         is_last = index == expected_messages

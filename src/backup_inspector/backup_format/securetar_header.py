@@ -53,6 +53,7 @@ class ArchiveSniff:
     plaintext_size: int | None = None
     unsupported_version: int | None = None
     problem: str | None = None
+    is_cut_short: bool = False  # the file ends before the bytes that would tell
 
 
 def sniff_plaintext(first_bytes: bytes) -> Compression:
@@ -65,9 +66,36 @@ def sniff_plaintext(first_bytes: bytes) -> Compression:
 
 
 def sniff_inner_archive(first_bytes: bytes, member_size: int) -> ArchiveSniff:
-    """Classify an inner archive from up to SNIFF_SIZE leading bytes."""
+    """Classify an inner archive from up to SNIFF_SIZE leading bytes.
+
+    `first_bytes` may be shorter than SNIFF_SIZE when the backup file was cut
+    inside the archive; then a header that cannot be read completely is
+    reported as cut short (truncation), not as an unknown format.
+    """
     if member_size == 0:
         return ArchiveSniff(Encryption.UNKNOWN, Compression.UNKNOWN, problem="the archive is empty")
+    is_cut = len(first_bytes) < min(SNIFF_SIZE, member_size)
+    if is_cut and len(first_bytes) < SECURETAR_V3_HEADER_SIZE + AES_BLOCK:
+        sniff = _sniff_complete(first_bytes, member_size)
+        if sniff.problem is not None or sniff.encryption in (Encryption.V1, Encryption.UNKNOWN):
+            return ArchiveSniff(
+                sniff.encryption if sniff.problem is None else Encryption.UNKNOWN,
+                Compression.UNKNOWN,
+                problem="the backup file ends within the first bytes of this archive",
+                is_cut_short=True,
+            )
+        if len(first_bytes) < sniff.header_size + AES_BLOCK:
+            return ArchiveSniff(
+                sniff.encryption,
+                Compression.UNKNOWN,
+                problem="the backup file ends within the header of this archive",
+                is_cut_short=True,
+            )
+        return sniff
+    return _sniff_complete(first_bytes, member_size)
+
+
+def _sniff_complete(first_bytes: bytes, member_size: int) -> ArchiveSniff:
     if first_bytes[: len(SECURETAR_MAGIC)] == SECURETAR_MAGIC:
         return _sniff_securetar_header(first_bytes, member_size)
     plain = sniff_plaintext(first_bytes)

@@ -16,10 +16,10 @@ from typing import Any
 
 from .. import __version__
 from ..backup_format.tar_entry import TarEntry
-from ..inspection.archive_walk import ArchiveNotFoundError
+from ..inspection.archive_walk import ArchiveNotFoundError, has_error
 from ..inspection.backup_overview import BackupOverview, open_backup
 from ..inspection.check_job import full_check, quick_check
-from ..inspection.extract_job import ConflictPolicy, extract
+from ..inspection.extract_job import NOT_IN_ARCHIVE, NOT_REACHED, ConflictPolicy, extract
 from ..inspection.listing_job import list_entries
 from ..inspection.progress import JobCancelledError
 from . import exit_codes, output
@@ -112,7 +112,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         _print_json(overview.to_json())
     else:
         output.print_overview(overview, sys.stdout)
-    return exit_codes.OK if not any(f.severity.value == "error" for f in overview.findings) else exit_codes.PROBLEMS
+    return exit_codes.PROBLEMS if has_error(overview.findings) else exit_codes.OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -142,7 +142,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             _print_json([a.to_json() for a in overview.archives])
         else:
             output.print_overview(overview, sys.stdout)
-        return exit_codes.OK
+        return exit_codes.PROBLEMS if has_error(overview.findings) else exit_codes.OK
     password = _password(args, overview)
     first = True
 
@@ -183,10 +183,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
         progress.done()
     output.print_extract_report(report, sys.stdout)
     failed = (
-        any(p.severity.value == "error" for p in report.problems)
+        has_error(report.problems)
         or bool(report.refused)
         or bool(getattr(report, "stopped_reason", None))
-        or any(reason == "not in the archive" for _, reason in report.skipped)
+        or any(reason in (NOT_IN_ARCHIVE, NOT_REACHED) for _, reason in report.skipped)
     )
     return exit_codes.PROBLEMS if failed else exit_codes.OK
 

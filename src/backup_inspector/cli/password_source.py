@@ -26,6 +26,8 @@ def resolve_password(password_file: Path | None, emergency_kit: Path | None, *, 
             return read_password_file(password_file)
         except OSError as err:
             raise PasswordSourceError(f"cannot read the password file {password_file}: {err.strerror}") from err
+        except ValueError as err:  # not UTF-8 text
+            raise PasswordSourceError(f"{password_file}: {err}") from err
     if emergency_kit is not None:
         try:
             return read_emergency_kit(emergency_kit)

@@ -141,12 +141,19 @@ def _password_findings(overview: BackupOverview, password: str | None) -> dict[s
     return by_archive
 
 
+def _password_blocks(backup_problems: list[Finding]) -> bool:
+    """Whether a backup-level password problem keeps every encrypted archive closed."""
+    return any(p.code in (FindingCode.WRONG_PASSWORD, FindingCode.PASSWORD_REQUIRED) for p in backup_problems)
+
+
 def quick_check(overview: BackupOverview, password: str | None) -> CheckReport:
     """Metadata, archive list, and the password against every encrypted archive."""
     by_archive = _password_findings(overview, password)
     checks = [ArchiveCheck(archive=a, problems=list(by_archive.get(a.name, []))) for a in overview.archives]
+    password_blocks = _password_blocks(by_archive[""])
     for check in checks:
-        check.ok = check.archive.is_complete and not has_error(check.problems)
+        is_locked = password_blocks and check.archive.encryption != Encryption.NONE
+        check.ok = check.archive.is_complete and not is_locked and not has_error(check.problems)
     return CheckReport(
         overview=overview, level="quick", archives=checks, backup_problems=list(overview.findings) + by_archive[""]
     )
@@ -210,9 +217,7 @@ def full_check(
     """
     report = quick_check(overview, password)
     report.level = "full"
-    password_blocks = any(
-        p.code in (FindingCode.WRONG_PASSWORD, FindingCode.PASSWORD_REQUIRED) for p in report.backup_problems
-    )
+    password_blocks = _password_blocks(report.backup_problems)
     keyring = ArchiveKeyRing(password) if password is not None else None
     to_read: list[ArchiveCheck] = []
     for check in report.archives:

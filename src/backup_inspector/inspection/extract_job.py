@@ -24,6 +24,8 @@ from .progress import CancelToken, ProgressCallback
 __all__ = ["ConflictPolicy", "EntryNotFoundError", "ExtractReport", "extract", "read_entry"]
 
 Selection = tuple[str, list[str]]
+NOT_IN_ARCHIVE = "not in the archive"
+NOT_REACHED = "could not be read: the archive is damaged before it (see the problems)"
 
 
 class _StopAfterClose(DataSink):
@@ -98,8 +100,9 @@ def _extract_one_archive(
     report = extractor.finish()
     if problem is not None:
         report.problems.append(problem)
+    missing_reason = NOT_IN_ARCHIVE if problem is None else NOT_REACHED
     for wanted in sorted(tracker.wanted - tracker.seen):
-        report.skipped.append((f"{archive.name}/{wanted}", "not in the archive"))
+        report.skipped.append((f"{archive.name}/{wanted}", missing_reason))
     if report.pending_hardlinks:
         pending, report.pending_hardlinks = report.pending_hardlinks, []
         report.merge(_extract_hardlink_targets(overview, archive, keyring, destination, conflict, pending, totals))
