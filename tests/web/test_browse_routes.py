@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestClient
 
 from backup_inspector.backup_format.tar_entry import EntryType, TarEntry
 from backup_inspector.demo.backup_writer import ArchiveSpec, write_backup
+from backup_inspector.inspection.archive_index import ArchiveIndex
 from backup_inspector.inspection.check_job import ArchiveCheck
 from backup_inspector.web import browse_routes
-from backup_inspector.web.archive_index import ArchiveIndex
 
 from .web_helpers import backup_id_named, get_json, list_archive, post_json, wait_for_job
 

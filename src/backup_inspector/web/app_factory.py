@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from backup_inspector.inspection.index_store import IndexStore
 from backup_inspector.inspection.job_runner import JobRunner
 from backup_inspector.web import (
     backup_routes,
@@ -24,7 +25,11 @@ from backup_inspector.web.check_history import CheckHistory
 from backup_inspector.web.download_routes import DOWNLOAD_TICKETS, DownloadTickets
 from backup_inspector.web.event_hub import EventHub
 from backup_inspector.web.job_routes import OPEN_WEBSOCKETS
-from backup_inspector.web.listing_cache import MemoryListingCache
+from backup_inspector.web.listing_cache import (
+    ListingCache,
+    MemoryListingCache,
+    PersistentListingCache,
+)
 from backup_inspector.web.middlewares import (
     add_security_headers,
     json_errors_middleware,
@@ -75,20 +80,52 @@ async def _watch_backup_folder(services: AppServices) -> None:
             services.events.publish({"type": "password-forgotten", "backup_id": backup_id})
 
 
+def index_store_for(settings: WebSettings) -> IndexStore | None:
+    """The store of completed listings in `<data_dir>/index`; None without a data folder."""
+    if settings.data_dir is None:
+        return None
+    return IndexStore(settings.data_dir / "index", remember_protected=settings.remember_index)
+
+
+def listing_cache_for(store: IndexStore | None, passwords: PasswordStore) -> ListingCache:
+    """Listings in memory, plus saved on disk when there is a store.
+
+    Encrypted backups' listings reach the disk only with the remember_index
+    option (sealed with their password); without it they stay in memory.
+    """
+    memory = MemoryListingCache()
+    if store is None:
+        return memory
+    return PersistentListingCache(memory, store, passwords.get)
+
+
+def _forget_sealed_indexes(store: IndexStore) -> None:
+    """remember_index is off: remove sealed listings saved while it was on."""
+    removed = store.remove_sealed_indexes()
+    if removed:
+        _LOGGER.info(
+            "Removed %d saved file lists of encrypted backups (remember_index is off)", removed
+        )
+
+
 async def _services_context(app: web.Application) -> AsyncIterator[None]:
     """Create the services on startup; stop jobs, sockets and threads on cleanup."""
     settings = app[SETTINGS]
+    passwords = PasswordStore(settings.password_idle_s)
+    store = index_store_for(settings)
     services = AppServices(
         settings=settings,
         registry=BackupRegistry(settings.backup_dir),
-        passwords=PasswordStore(settings.password_idle_s),
+        passwords=passwords,
         jobs=JobRunner(max_heavy_jobs=settings.max_heavy_jobs),
-        listings=MemoryListingCache(),
+        listings=listing_cache_for(store, passwords),
         check_history=CheckHistory(settings.data_dir),
         events=EventHub(asyncio.get_running_loop()),
     )
     app[SERVICES] = services
     _forward_job_events(services)
+    if store is not None and not settings.remember_index:
+        await services.run_blocking(_forget_sealed_indexes, store)
     await services.refresh_backups()
     watcher = asyncio.create_task(_watch_backup_folder(services))
     try:

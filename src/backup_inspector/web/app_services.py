@@ -72,8 +72,20 @@ class AppServices:
         return known
 
     def listing_key(self, known: KnownBackup, archive_name: str) -> ListingKey:
-        """The cache key of one archive of this version of the backup."""
-        return ListingKey(known.backup_id, known.file_size, known.mtime_ns, archive_name)
+        """The cache key of one archive of this version of the backup.
+
+        A backup that could not be opened counts as protected: when in doubt,
+        entry names are treated as private.
+        """
+        is_protected = known.overview.is_protected if known.overview is not None else True
+        return ListingKey(
+            known.backup_id,
+            known.file_size,
+            known.mtime_ns,
+            archive_name,
+            backup_path=known.path,
+            is_protected=is_protected,
+        )
 
     def last_check(self, known: KnownBackup) -> dict[str, Any] | None:
         """The last check of this version of the backup."""

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from backup_inspector.backup_format.tar_entry import normalise_member_path
+from backup_inspector.inspection.archive_index import ROOT, ArchiveIndex, BrowsableIndex
 from backup_inspector.inspection.backup_overview import BackupOverview, InnerArchive
 from backup_inspector.inspection.job_runner import JobContext, JobFailedError
 from backup_inspector.inspection.listing_job import list_entries
@@ -26,7 +27,6 @@ from backup_inspector.web.api_errors import (
     require_string,
 )
 from backup_inspector.web.app_services import AppServices, services_of
-from backup_inspector.web.archive_index import ROOT, ArchiveIndex
 from backup_inspector.web.backup_registry import KnownBackup
 from backup_inspector.web.backup_routes import require_overview
 from backup_inspector.web.engine_errors import explained_os_errors
@@ -122,6 +122,7 @@ def _listing_work(
             services.listings.discard(key)
         else:
             index.finish(result)
+            services.listings.completed(key, index, password)
         return {"archive": archive.name, "listing": index.status_json()}
 
     return run_listing
@@ -137,8 +138,8 @@ def _first_problem_message(result: dict[str, Any]) -> str:
 
 def ensure_listing(
     services: AppServices, known: KnownBackup, overview: BackupOverview, archive: InnerArchive
-) -> ArchiveIndex:
-    """The archive's index; starts a listing job unless one ran or runs."""
+) -> BrowsableIndex:
+    """The archive's index; starts a listing job unless one ran, runs, or was saved earlier."""
     key = services.listing_key(known, archive.name)
     index, is_new = services.listings.get_or_create(key)
     status = index.status_json()
@@ -147,6 +148,7 @@ def ensure_listing(
         services.listings.discard(key)
         index, is_new = services.listings.get_or_create(key)
     if is_new:
+        assert isinstance(index, ArchiveIndex)  # only a memory index is ever new
         job = services.jobs.submit(
             "listing",
             f"Listing {archive.file_name} of {known.display_name}",
@@ -168,6 +170,8 @@ async def start_listing(request: web.Request) -> web.Response:
     overview = require_overview(known)
     archive = require_archive(overview, archive_name)
     require_password_if_encrypted(services, known, archive)
+    # A saved index is opened off the event loop (file hash, SQLite, key derivation).
+    await services.run_blocking(services.listings.get, services.listing_key(known, archive.name))
     index = ensure_listing(services, known, overview, archive)
     status = index.status_json()
     job = services.jobs.snapshot(status["job_id"]) if status["job_id"] else None
@@ -202,7 +206,8 @@ async def browse_folder(request: web.Request) -> web.Response:
     if index is None:
         raise ApiError(409, "not-listed", "Open the archive first: its listing has not started.")
     if name_filter:
-        page = index.search(name_filter, offset, limit)
+        # A search reads every entry (from disk, for a saved index): off the event loop.
+        page = await services.run_blocking(index.search, name_filter, offset, limit)
     else:
         if folder != ROOT and not index.has_folder(folder) and index.is_complete:
             raise ApiError(404, "unknown-folder", f"There is no folder '{folder}' in this archive.")

@@ -19,10 +19,10 @@ from typing import Any
 from aiohttp import web
 
 from backup_inspector.backup_format.tar_entry import EntryType
+from backup_inspector.inspection.archive_index import name_of
 from backup_inspector.inspection.progress import CancelToken
 from backup_inspector.web.api_errors import ApiError, read_json_object, require_string
 from backup_inspector.web.app_services import AppServices, services_of
-from backup_inspector.web.archive_index import name_of
 from backup_inspector.web.backup_registry import KnownBackup
 from backup_inspector.web.backup_routes import require_overview
 from backup_inspector.web.browse_routes import (

@@ -1,37 +1,54 @@
-"""Where archive listings are kept between requests: a small interface, in memory for now.
+"""Where archive listings are kept between requests: in memory, and on disk with a data folder.
 
-A persistent index (the add-on's remember_index option) can replace the
-memory implementation without touching the routes.
+The routes only see the ListingCache interface. MemoryListingCache keeps the
+indexes of the session; PersistentListingCache adds the service layer's
+IndexStore underneath, so an archive read once (in this run or an earlier
+one) opens without a new listing job.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
-from backup_inspector.web.archive_index import ArchiveIndex
+from backup_inspector.inspection.archive_index import ArchiveIndex, BrowsableIndex
+from backup_inspector.inspection.index_store import BackupIdentity, IndexStore, StoredArchiveIndex
+
+_LOGGER: logging.Logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ListingKey:
-    """One archive of one version of a backup file: a changed file gets new keys."""
+    """One archive of one version of a backup file: a changed file gets new keys.
+
+    `backup_path` and `is_protected` are what a persistent store needs: the
+    file to identify, and whether its entry names are private.
+    """
 
     backup_id: str
     file_size: int
     file_mtime_ns: int
     archive_name: str
+    backup_path: Path | None = None
+    is_protected: bool = True
 
 
 class ListingCache(Protocol):
     """Get or create the index of an archive; drop those of a backup."""
 
-    def get_or_create(self, key: ListingKey) -> tuple[ArchiveIndex, bool]:
-        """The index for `key`, and whether it was just created (empty)."""
+    def get_or_create(self, key: ListingKey) -> tuple[BrowsableIndex, bool]:
+        """The index for `key`, and whether it was just created (an empty ArchiveIndex)."""
 
-    def get(self, key: ListingKey) -> ArchiveIndex | None:
+    def get(self, key: ListingKey) -> BrowsableIndex | None:
         """The index for `key`, if one exists."""
+
+    def completed(self, key: ListingKey, index: ArchiveIndex, password: str | None) -> None:
+        """A listing job finished filling `index` (persist it, where that is wanted)."""
 
     def discard(self, key: ListingKey) -> None:
         """Forget one archive's index (a failed or cancelled listing)."""
@@ -80,6 +97,9 @@ class MemoryListingCache:
                 self._indexes.move_to_end(key)
             return index
 
+    def completed(self, key: ListingKey, index: ArchiveIndex, password: str | None) -> None:
+        """Nothing to do: the index already lives here."""
+
     def discard(self, key: ListingKey) -> None:
         """Forget one archive's index."""
         with self._lock:
@@ -112,3 +132,117 @@ class MemoryListingCache:
         """Enforce the budget now (listings grow after they were created)."""
         with self._lock:
             self._drop_oldest_locked()
+
+
+MAX_OPEN_STORED_INDEXES = 32  # each holds one SQLite connection, not its rows
+
+
+class PersistentListingCache:
+    """Memory first, then completed listings saved on disk, else a new memory index.
+
+    Stored indexes that were opened stay open (for an encrypted backup that
+    saves a key derivation per request) until the backup changes or its
+    password is forgotten. `password_of` gives the backup's current password:
+    a sealed index opens only with the password it was saved with.
+    """
+
+    def __init__(
+        self,
+        memory: MemoryListingCache,
+        store: IndexStore,
+        password_of: Callable[[str], str | None],
+        max_open_stored: int = MAX_OPEN_STORED_INDEXES,
+    ) -> None:
+        self._memory = memory
+        self._store = store
+        self._password_of = password_of
+        self._max_open_stored = max_open_stored
+        self._lock = threading.Lock()
+        self._stored: OrderedDict[ListingKey, StoredArchiveIndex] = OrderedDict()
+        # Identity of the file when each new memory index was created, to be saved under.
+        self._identities_at_start: dict[ListingKey, BackupIdentity] = {}
+
+    def get_or_create(self, key: ListingKey) -> tuple[BrowsableIndex, bool]:
+        """The index for `key` from memory or disk; else a new empty memory index."""
+        index = self._memory.get(key)
+        if index is not None:
+            return index, False
+        stored, identity = self._open_stored(key)
+        if stored is not None:
+            return stored, False
+        index, is_new = self._memory.get_or_create(key)
+        if is_new and identity is not None:
+            with self._lock:
+                self._identities_at_start[key] = identity
+        return index, is_new
+
+    def get(self, key: ListingKey) -> BrowsableIndex | None:
+        """The index for `key` from memory or disk, if one exists."""
+        index = self._memory.get(key)
+        if index is not None:
+            return index
+        return self._open_stored(key)[0]
+
+    def completed(self, key: ListingKey, index: ArchiveIndex, password: str | None) -> None:
+        """Save the finished index, if this backup's indexes may be kept on disk.
+
+        Runs in the listing job's thread; a failure costs only the saving.
+        """
+        with self._lock:
+            identity = self._identities_at_start.pop(key, None)
+        if identity is None:
+            return
+        try:
+            self._store.save(identity, index, is_protected=key.is_protected, password=password)
+        except Exception:
+            _LOGGER.exception("Saving a file list failed")
+
+    def discard(self, key: ListingKey) -> None:
+        """Forget one archive's index (memory and any opened stored index)."""
+        self._memory.discard(key)
+        with self._lock:
+            self._stored.pop(key, None)
+            self._identities_at_start.pop(key, None)
+
+    def discard_backup(self, backup_id: str) -> None:
+        """Forget every index of a backup; saved files stay for the next matching identity."""
+        self._memory.discard_backup(backup_id)
+        with self._lock:
+            for key in [key for key in self._stored if key.backup_id == backup_id]:
+                del self._stored[key]
+            for key in [key for key in self._identities_at_start if key.backup_id == backup_id]:
+                del self._identities_at_start[key]
+
+    def trim(self) -> None:
+        """Enforce the memory budget."""
+        self._memory.trim()
+
+    def _open_stored(
+        self, key: ListingKey
+    ) -> tuple[StoredArchiveIndex | None, BackupIdentity | None]:
+        """(an already opened or newly opened stored index, the file's identity if it was read)."""
+        with self._lock:
+            stored = self._stored.get(key)
+            if stored is not None:
+                self._stored.move_to_end(key)
+                return stored, None
+        if key.backup_path is None:
+            return None, None
+        password = self._password_of(key.backup_id) if key.is_protected else None
+        if not self._store.will_keep(is_protected=key.is_protected, password=password):
+            return None, None
+        identity = self._store.identify(key.backup_path)
+        if identity is None or (identity.size, identity.mtime_ns) != (
+            key.file_size,
+            key.file_mtime_ns,
+        ):
+            return None, None  # the file changed since the folder scan: the key is stale
+        stored = self._store.open_index(
+            identity, key.archive_name, is_protected=key.is_protected, password=password
+        )
+        if stored is not None:
+            with self._lock:
+                self._stored[key] = stored
+                while len(self._stored) > self._max_open_stored:
+                    self._stored.popitem(last=False)
+        return stored, identity

@@ -9,8 +9,9 @@ children arrive. Folder sizes add up every file below them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from backup_inspector.backup_format.tar_entry import EntryType, TarEntry
 
@@ -45,6 +46,62 @@ class ListingPage:
     rows: list[dict[str, Any]]
     total: int
     offset: int
+
+
+@dataclass(frozen=True)
+class IndexedPath:
+    """One path of a complete index, in the form a persistent store keeps it.
+
+    `rank` is the path's position among its siblings in `folder_page` order,
+    so a store can serve a folder page by rank without sorting names again.
+    `entry` is None for folders that are only implied by deeper paths.
+    """
+
+    path: str
+    parent: str
+    rank: int
+    is_folder: bool
+    row: dict[str, Any]
+    entry: TarEntry | None
+
+
+class BrowsableIndex(Protocol):
+    """What the routes read from an archive's index, wherever it is kept."""
+
+    archive_name: str
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether every entry the archive holds has been read."""
+
+    @property
+    def entry_count(self) -> int:
+        """How many entries are stored."""
+
+    @property
+    def job_id(self) -> str | None:
+        """The listing job filling this index, while one runs."""
+
+    def status_json(self) -> dict[str, Any]:
+        """How far the listing is: entry count, completeness, result or error."""
+
+    def has_folder(self, folder: str) -> bool:
+        """Whether `folder` is a known folder (ROOT always is)."""
+
+    def entry(self, path: str) -> TarEntry | None:
+        """The entry stored at `path`, if any."""
+
+    def folder_page(self, folder: str, offset: int, limit: int) -> ListingPage:
+        """One page of a folder's children: folders first, then by name."""
+
+    def search(self, text: str, offset: int, limit: int) -> ListingPage:
+        """Entries anywhere in the archive whose name contains `text` (any case)."""
+
+    def selection_size(self, paths: list[str]) -> tuple[int, int]:
+        """Bytes and file count of the files at or below the given paths."""
+
+
+EXPORT_CHUNK_PATHS = 2000
 
 
 class ArchiveIndex:
@@ -232,6 +289,40 @@ class ArchiveIndex:
                     total_size += self._entries[path].size
                     file_count += 1
             return total_size, file_count
+
+    # -- export --------------------------------------------------------------
+
+    def export_paths(self) -> Iterator[IndexedPath]:
+        """Every path except the root, with its parent, sibling rank and page row.
+
+        Meant for a finished index (nothing is added any more). The lock is
+        taken per chunk rather than for the whole walk, so pages keep being
+        served while a store writes 100 000 rows to disk.
+        """
+        with self._lock:
+            folders = list(self._folders)
+        for folder_path in folders:
+            with self._lock:
+                summary = self._folders[folder_path]
+                if summary.sorted_children is None:
+                    summary.sorted_children = sorted(
+                        summary.children.values(), key=self._sort_key_locked
+                    )
+                children = summary.sorted_children
+            for start in range(0, len(children), EXPORT_CHUNK_PATHS):
+                with self._lock:
+                    chunk = [
+                        IndexedPath(
+                            path=path,
+                            parent=folder_path,
+                            rank=start + offset,
+                            is_folder=path in self._folders,
+                            row=self._row_locked(path),
+                            entry=self._entries.get(path),
+                        )
+                        for offset, path in enumerate(children[start : start + EXPORT_CHUNK_PATHS])
+                    ]
+                yield from chunk
 
     def _all_paths_locked(self) -> set[str]:
         """Every stored entry and every implied folder."""

@@ -1,0 +1,316 @@
+"""Benchmark: browsing 100 000 entries while listing, from memory, and after a restart.
+
+Prints figures; asserts nothing. The backups (one unencrypted, one SecureTar
+v3) are generated once into bench/.data/ (git-ignored) and reused. Every
+figure comes from the real service code: `list_entries` into an
+`ArchiveIndex`, `IndexStore.save`, and, in a fresh interpreter (the app after
+a restart), the web layer's `PersistentListingCache` opening the saved
+`StoredArchiveIndex`. The encrypted variant is measured with remember_index on.
+
+    .venv/bin/python bench/bench_browse.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+DATA_DIR = Path(__file__).resolve().parent / ".data"
+PASSWORD = "bench-password"  # noqa: S105 - benchmark data
+ARCHIVE = "share"
+VARIANTS = ("none", "v3")
+TREE_TOP, TREE_SUB, TREE_FILES = 10, 10, 800  # tree/dN/sN/fNNN.txt: 80 000 files
+FLAT_FILES = 20_000  # flat/fNNNNN.log: one large folder
+REPEATS = 25
+PAGE = 200  # the page's default page size
+
+# (label, folder, offset) of the folder pages that are timed
+FOLDER_PAGES = [
+    ("root", "", 0),
+    ("tree (10 folders)", "tree", 0),
+    ("tree/d5/s5 (800 files)", "tree/d5/s5", 0),
+    ("flat (20 000 files), first page", "flat", 0),
+    ("flat (20 000 files), last page", "flat", FLAT_FILES - PAGE),
+]
+
+
+# ---------------------------------------------------------------- generation
+def backup_path(encryption: str) -> Path:
+    """Where the generated backup of this variant lives."""
+    return DATA_DIR / f"browse_100k_{encryption}.tar"
+
+
+def build_backup(path: Path, encryption: str) -> None:
+    """One 'share' archive with 100 000 small files in nested folders and one large folder."""
+    from backup_inspector.demo.backup_writer import (  # noqa: PLC0415
+        ArchiveSpec,
+        FileSpec,
+        write_backup,
+    )
+
+    specs = [FileSpec("tree", type="dir"), FileSpec("flat", type="dir")]
+    for top in range(TREE_TOP):
+        specs.append(FileSpec(f"tree/d{top}", type="dir"))
+        for sub in range(TREE_SUB):
+            folder = f"tree/d{top}/s{sub}"
+            specs.append(FileSpec(folder, type="dir"))
+            specs.extend(
+                FileSpec(f"{folder}/f{number:03d}.txt", content=f"{folder} {number}\n".encode())
+                for number in range(TREE_FILES)
+            )
+    specs.extend(
+        FileSpec(f"flat/f{number:05d}.log", content=b"x" * (number % 97))
+        for number in range(FLAT_FILES)
+    )
+    archive = ArchiveSpec(ARCHIVE, specs, encryption=encryption)  # type: ignore[arg-type]
+    write_backup(path, [archive], password=PASSWORD if encryption != "none" else None)
+
+
+def index_dir(encryption: str) -> Path:
+    """The data folder's index/ of this variant's runs."""
+    return DATA_DIR / f"browse-data-{encryption}" / "index"
+
+
+def make_store(encryption: str) -> Any:
+    """The store as the add-on builds it, remember_index on."""
+    from backup_inspector.inspection.index_store import IndexStore  # noqa: PLC0415
+
+    return IndexStore(index_dir(encryption), remember_protected=True)
+
+
+def timed_ms(function: Any, *args: Any) -> tuple[float, Any]:
+    """(milliseconds, result) of one call."""
+    started = time.perf_counter()
+    result = function(*args)
+    return (time.perf_counter() - started) * 1000, result
+
+
+def median_ms(function: Any, *args: Any) -> float:
+    """Median milliseconds of REPEATS calls."""
+    return statistics.median(timed_ms(function, *args)[0] for _ in range(REPEATS))
+
+
+def page_figures(index: Any) -> dict[str, dict[str, float]]:
+    """First and median (repeated) time of each timed folder page, and of a search."""
+    figures: dict[str, dict[str, float]] = {}
+    for label, folder, offset in FOLDER_PAGES:
+        first, page = timed_ms(index.folder_page, folder, offset, PAGE)
+        assert page.rows, label
+        figures[label] = {
+            "first_ms": first,
+            "median_ms": median_ms(index.folder_page, folder, offset, PAGE),
+        }
+    first, found = timed_ms(index.search, "f0123", 0, PAGE)
+    again = statistics.median(timed_ms(index.search, "f0123", 0, PAGE)[0] for _ in range(3))
+    figures[f"search 'f0123' ({found.total} hits)"] = {"first_ms": first, "median_ms": again}
+    return figures
+
+
+# ---------------------------------------------------------------- measurements (in children)
+def measure_listing(encryption: str) -> dict[str, Any]:
+    """Listing into a memory index, its folder pages, then saving it (the first read)."""
+    from backup_inspector.inspection.archive_index import ArchiveIndex  # noqa: PLC0415
+    from backup_inspector.inspection.backup_overview import open_backup  # noqa: PLC0415
+    from backup_inspector.inspection.index_store import identify_backup  # noqa: PLC0415
+    from backup_inspector.inspection.listing_job import list_entries  # noqa: PLC0415
+
+    path = backup_path(encryption)
+    password = PASSWORD if encryption != "none" else None
+    shutil.rmtree(index_dir(encryption).parent, ignore_errors=True)
+    identity = identify_backup(path)
+    index = ArchiveIndex(ARCHIVE)
+    arrivals: list[float] = []
+
+    def on_entry(entry: Any) -> None:
+        if len(arrivals) < PAGE:
+            arrivals.append(time.perf_counter())
+        index.add(entry)
+
+    started = time.perf_counter()
+    overview = open_backup(path)
+    opened = time.perf_counter()
+    check = list_entries(overview, ARCHIVE, password, on_entry=on_entry)
+    finished = time.perf_counter()
+    index.finish(check.to_json())
+    warm_first_ms, warm_page_ms = _warm_first_entries(overview, password)
+    save_ms, saved = _timed_save(encryption, identity, index, password)
+    files = list(index_dir(encryption).glob("*.index"))
+    return {
+        "entries": index.entry_count,
+        "ok": check.ok,
+        "open_backup_ms": (opened - started) * 1000,
+        "first_entry_ms": (arrivals[0] - opened) * 1000,
+        "first_page_of_entries_ms": (arrivals[-1] - opened) * 1000,
+        "full_listing_s": finished - opened,
+        "warm_first_entry_ms": warm_first_ms,
+        "warm_first_page_of_entries_ms": warm_page_ms,
+        "memory_pages": page_figures(index),
+        "save_ms": save_ms,
+        "saved": saved,
+        "index_file_mb": sum(f.stat().st_size for f in files) / 1024 / 1024,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+class _EnoughEntries(Exception):
+    """Stops a listing once the first page of entries arrived."""
+
+
+def _warm_first_entries(overview: Any, password: str | None) -> tuple[float, float]:
+    """Time to the first entry and to the first page, in a process that already listed once.
+
+    That is the app's situation: modules imported, the backup in the page cache.
+    """
+    from backup_inspector.inspection.listing_job import list_entries  # noqa: PLC0415
+
+    arrivals: list[float] = []
+
+    def on_entry(_entry: Any) -> None:
+        arrivals.append(time.perf_counter())
+        if len(arrivals) == PAGE:
+            raise _EnoughEntries
+
+    started = time.perf_counter()
+    with contextlib.suppress(_EnoughEntries):
+        list_entries(overview, ARCHIVE, password, on_entry=on_entry)
+    return (arrivals[0] - started) * 1000, (arrivals[-1] - started) * 1000
+
+
+def _timed_save(
+    encryption: str, identity: Any, index: Any, password: str | None
+) -> tuple[float, bool]:
+    """Milliseconds and outcome of IndexStore.save (what the listing job does after finishing)."""
+    store = make_store(encryption)
+    started = time.perf_counter()
+    saved = store.save(identity, index, is_protected=encryption != "none", password=password)
+    return (time.perf_counter() - started) * 1000, saved
+
+
+def measure_restart(encryption: str) -> dict[str, Any]:
+    """A fresh interpreter (the restarted app) opens the saved index and pages through it."""
+    from backup_inspector.web.listing_cache import (  # noqa: PLC0415
+        ListingKey,
+        MemoryListingCache,
+        PersistentListingCache,
+    )
+
+    path = backup_path(encryption)
+    stat = path.stat()
+    is_protected = encryption != "none"
+    cache = PersistentListingCache(
+        MemoryListingCache(), make_store(encryption), lambda _backup_id: PASSWORD
+    )
+    key = ListingKey("bench", stat.st_size, stat.st_mtime_ns, ARCHIVE, path, is_protected)
+    open_ms, (index, is_new) = timed_ms(cache.get_or_create, key)
+    assert not is_new and index.is_complete, "no saved index was found"
+    first_page_ms, _page = timed_ms(index.folder_page, "", 0, PAGE)
+    again_ms, _same = timed_ms(cache.get, key)
+    return {
+        "index_type": type(index).__name__,
+        "open_ms": open_ms,
+        "first_page_after_open_ms": first_page_ms,
+        "cached_get_ms": again_ms,
+        "pages": page_figures(index),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+MEASUREMENTS = {"listing": measure_listing, "restart": measure_restart}
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set size (VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_child(kind: str, encryption: str) -> dict[str, Any]:
+    """Run a measurement in a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, encryption],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- report
+def figure(label: str, value: float, unit: str, note: str = "", indent: int = 2) -> None:
+    """One aligned line of the report."""
+    text = f"{' ' * indent}{label:<{44 - indent}}{value:10.2f} {unit}"
+    print(f"{text}   ({note})" if note else text)
+
+
+def print_pages(title: str, pages: dict[str, dict[str, float]]) -> None:
+    """One line per timed page: the first call, then the median of the repeats."""
+    print(f"  {title}")
+    for label, times in pages.items():
+        note = f"then {times['median_ms']:.2f} ms"
+        figure(label, times["first_ms"], "ms", note, indent=4)
+
+
+def print_variant(
+    variant: str, path: Path, listing: dict[str, Any], restart: dict[str, Any]
+) -> None:
+    """The figures of one variant."""
+    mode = "plain index" if variant == "none" else "sealed index (remember_index on)"
+    size_mb = path.stat().st_size / 1024 / 1024
+    print(f"\n[{variant}] {size_mb:.1f} MB backup, {listing['entries']} entries, {mode}")
+    figure("open_backup (headers)", listing["open_backup_ms"], "ms")
+    warm = f"warm process: {listing['warm_first_entry_ms']:.1f} ms"
+    figure("first entry from list_entries", listing["first_entry_ms"], "ms", warm)
+    warm = f"warm process: {listing['warm_first_page_of_entries_ms']:.1f} ms"
+    figure(f"first {PAGE} entries", listing["first_page_of_entries_ms"], "ms", warm)
+    note = f"ok={listing['ok']}, peak {listing['peak_rss_mb']:.0f} MB"
+    figure("full listing into ArchiveIndex", listing["full_listing_s"], "s ", note)
+    note = f"saved={listing['saved']}, file {listing['index_file_mb']:.1f} MB"
+    figure("save to the index store", listing["save_ms"], "ms", note)
+    print_pages("memory index (same run):", listing["memory_pages"])
+    print(f"  after restart (fresh process, {restart['index_type']}):")
+    steps = "identity + SQLite" + (" + Argon2id" if variant != "none" else "")
+    figure("open the saved index", restart["open_ms"], "ms", steps, indent=4)
+    figure("first folder page", restart["first_page_after_open_ms"], "ms", indent=4)
+    shown = restart["open_ms"] + restart["first_page_after_open_ms"]
+    figure("=> first folder shown after restart", shown, "ms", indent=4)
+    note = f"peak {restart['peak_rss_mb']:.0f} MB"
+    figure("later lookups (cache.get)", restart["cached_get_ms"], "ms", note, indent=4)
+    print_pages("stored index (after restart):", restart["pages"])
+
+
+def main() -> None:
+    """Generate (once) and measure each variant; print the figures."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "VARIANT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(MEASUREMENTS[args.child[0]](args.child[1])))
+        return
+    DATA_DIR.mkdir(exist_ok=True)
+    python = sys.version.split()[0]
+    print(f"machine: {os.cpu_count()} cores, python {python}; page size {PAGE} rows")
+    for variant in args.variants:
+        path = backup_path(variant)
+        if not path.exists():
+            started = time.perf_counter()
+            build_backup(path, variant)
+            print(f"generated {path.name} in {time.perf_counter() - started:.0f} s")
+        print_variant(variant, path, run_child("listing", variant), run_child("restart", variant))
+
+
+if __name__ == "__main__":
+    main()
