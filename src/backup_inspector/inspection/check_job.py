@@ -84,7 +84,14 @@ class CheckReport:
         }
 
 
-def _password_findings(overview: BackupOverview, password: str | None) -> dict[str, list[Finding]]:
+def keyring_for(password: str | None) -> ArchiveKeyRing | None:
+    """One key ring per job: a v3 key derivation (Argon2id) is then done once."""
+    return ArchiveKeyRing(password) if password is not None else None
+
+
+def _password_findings(
+    overview: BackupOverview, password: str | None, keyring: ArchiveKeyRing | None
+) -> dict[str, list[Finding]]:
     """Check the password against every encrypted archive; findings keyed by archive name ("" = backup)."""
     encrypted = [a for a in overview.archives if a.encryption in (Encryption.V1, Encryption.V2, Encryption.V3)]
     by_archive: dict[str, list[Finding]] = {"": []}
@@ -103,7 +110,7 @@ def _password_findings(overview: BackupOverview, password: str | None) -> dict[s
             )
         )
         return by_archive
-    keyring = ArchiveKeyRing(password)
+    keyring = keyring or ArchiveKeyRing(password)
     rejected: list[tuple[InnerArchive, ArchiveReadError]] = []
     accepted = 0
     with overview.path.open("rb") as f:
@@ -146,9 +153,11 @@ def _password_blocks(backup_problems: list[Finding]) -> bool:
     return any(p.code in (FindingCode.WRONG_PASSWORD, FindingCode.PASSWORD_REQUIRED) for p in backup_problems)
 
 
-def quick_check(overview: BackupOverview, password: str | None) -> CheckReport:
+def quick_check(
+    overview: BackupOverview, password: str | None, keyring: ArchiveKeyRing | None = None
+) -> CheckReport:
     """Metadata, archive list, and the password against every encrypted archive."""
-    by_archive = _password_findings(overview, password)
+    by_archive = _password_findings(overview, password, keyring)
     checks = [ArchiveCheck(archive=a, problems=list(by_archive.get(a.name, []))) for a in overview.archives]
     password_blocks = _password_blocks(by_archive[""])
     for check in checks:
@@ -215,10 +224,10 @@ def full_check(
     Archives whose password check failed are not read (their problem is
     already named). Raises JobCancelledError if `cancel` is set.
     """
-    report = quick_check(overview, password)
+    keyring = keyring_for(password)
+    report = quick_check(overview, password, keyring)
     report.level = "full"
     password_blocks = _password_blocks(report.backup_problems)
-    keyring = ArchiveKeyRing(password) if password is not None else None
     to_read: list[ArchiveCheck] = []
     for check in report.archives:
         if check.problems:
@@ -234,14 +243,16 @@ def full_check(
     return report
 
 
-def archive_read_gate(overview: BackupOverview, archive: InnerArchive, password: str | None) -> ArchiveCheck:
+def archive_read_gate(
+    overview: BackupOverview, archive: InnerArchive, password: str | None, keyring: ArchiveKeyRing | None = None
+) -> ArchiveCheck:
     """The quick verdict for one archive before reading it (listing, extraction, download).
 
     Checks the password against every encrypted archive of the backup, so a
     wrong password is told apart from one damaged archive. If the returned
     check has an error, the archive must not be read: the problem is named.
     """
-    quick = quick_check(overview, password)
+    quick = quick_check(overview, password, keyring)
     check = next(c for c in quick.archives if c.archive is archive)
     if archive.encryption != Encryption.NONE:
         check.problems = check.problems + [

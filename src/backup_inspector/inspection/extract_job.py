@@ -17,7 +17,7 @@ from ..backup_format.inner_tar import StopWalk
 from ..backup_format.tar_entry import DataSink, EntryType, TarEntry, normalise_member_path
 from .archive_walk import EntryNotFoundError, ProgressTotals, require_archive, walk_archive
 from .backup_overview import BackupOverview, InnerArchive
-from .check_job import archive_read_gate
+from .check_job import archive_read_gate, keyring_for
 from .extract_writer import ConflictPolicy, DiskFullError, ExtractReport, SafeExtractor
 from .progress import CancelToken, ProgressCallback
 
@@ -162,11 +162,11 @@ def extract(
     cancelled (files written so far stay, complete; the one in progress is removed).
     """
     archives = [(require_archive(overview, name), paths) for name, paths in selections]
-    keyring = ArchiveKeyRing(password) if password is not None else None
+    keyring = keyring_for(password)
     totals = ProgressTotals(sum(a.member.available_size for a, _ in archives), progress, cancel)
     report = ExtractReport()
     for archive, paths in archives:
-        gate = archive_read_gate(overview, archive, password)
+        gate = archive_read_gate(overview, archive, password, keyring)
         if not gate.ok:
             report.problems.extend(gate.problems)
             continue
@@ -196,11 +196,11 @@ def read_entry(
     cannot be read up to it.
     """
     archive = require_archive(overview, archive_name)
-    gate = archive_read_gate(overview, archive, password)
+    keyring = keyring_for(password)
+    gate = archive_read_gate(overview, archive, password, keyring)
     if not gate.ok:
         raise ReadEntryError(gate.problems[0].message)
     wanted = normalise_member_path(path)
-    keyring = ArchiveKeyRing(password) if password is not None else None
     found: list[TarEntry] = []
 
     def on_entry(entry: TarEntry) -> DataSink | None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..backup_format.archive_keys import ArchiveKeyRing
 from ..backup_format.tar_entry import TarEntry, normalise_member_path
 from .archive_walk import ProgressTotals, has_error, require_archive, walk_archive
 from .backup_overview import BackupOverview
-from .check_job import ArchiveCheck, archive_read_gate
+from .check_job import ArchiveCheck, archive_read_gate, keyring_for
 from .progress import CancelToken, ProgressCallback
 
 
@@ -38,7 +37,8 @@ def list_entries(
     """
     archive = require_archive(overview, archive_name)
     folder = normalise_member_path(under) if under else None
-    check = archive_read_gate(overview, archive, password)
+    keyring = keyring_for(password)
+    check = archive_read_gate(overview, archive, password, keyring)
     if not check.ok:
         return check
 
@@ -46,7 +46,6 @@ def list_entries(
         if is_at_or_under(entry.path, folder):
             on_entry(entry)
 
-    keyring = ArchiveKeyRing(password) if password is not None else None
     outcome = walk_archive(
         overview, archive, keyring, forward, ProgressTotals(archive.member.available_size, progress, cancel)
     )
