@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
-PASSWORD = "bench-password"  # noqa: S105 - benchmark data
+PASSWORD = "bench-password"
 ARCHIVE = "share"
 VARIANTS = ("none", "v3")
 TREE_TOP, TREE_SUB, TREE_FILES = 10, 10, 800  # tree/dN/sN/fNNN.txt: 80 000 files

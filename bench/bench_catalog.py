@@ -36,7 +36,7 @@ from typing import Any
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 CATALOG_DIR = DATA_DIR / "catalog"
 TEMPLATE_DIR = DATA_DIR / "catalog-templates"
-PASSWORD = "bench-password"  # noqa: S105 - benchmark data
+PASSWORD = "bench-password"
 BACKUP_COUNT = 30
 TOTAL_BYTES = 10 * 1024**3
 REAL_PREFIX_BYTES = 64 * 1024  # real bytes kept at the start of each enlarged archive

@@ -46,18 +46,27 @@ def build_backup(path: Path, encryption: str, content_mb: int) -> None:
     addon = content_mb * 15 // 100
     share = content_mb - db - text - addon
 
-    def many(prefix: str, total_mb: int, count: int, generator) -> list[FileSpec]:  # noqa: ANN001
+    def many(prefix: str, total_mb: int, count: int, generator) -> list[FileSpec]:
         size = total_mb * mib // count
-        return [FileSpec(f"{prefix}/file_{i:05d}.txt", size=size, generator=generator(f"{prefix}{i}")) for i in range(count)]
+        return [
+            FileSpec(f"{prefix}/file_{i:05d}.txt", size=size, generator=generator(f"{prefix}{i}"))
+            for i in range(count)
+        ]
 
     archives = [
         ArchiveSpec(
             "homeassistant",
-            [FileSpec("data/home-assistant_v2.db", size=db * mib, generator=random_content("db"))]
-            + many("data/config", text, 2000, patterned_content),
+            [
+                FileSpec(
+                    "data/home-assistant_v2.db", size=db * mib, generator=random_content("db")
+                ),
+                *many("data/config", text, 2000, patterned_content),
+            ],
             encryption=encryption,
         ),
-        ArchiveSpec("core_mosquitto", many("data/store", addon, 500, random_content), encryption=encryption),
+        ArchiveSpec(
+            "core_mosquitto", many("data/store", addon, 500, random_content), encryption=encryption
+        ),
         ArchiveSpec("share", many("media", share, 200, patterned_content), encryption=encryption),
     ]
     write_backup(path, archives, password=PASSWORD if encryption != "none" else None)
@@ -77,7 +86,11 @@ def measure_full(path: Path, password: str | None) -> dict[str, object]:
     started = time.perf_counter()
     report = full_check(open_backup(path), password)
     seconds = time.perf_counter() - started
-    return {"timed_seconds": seconds, "ok": report.ok, "entries": sum(a.entries or 0 for a in report.archives)}
+    return {
+        "timed_seconds": seconds,
+        "ok": report.ok,
+        "entries": sum(a.entries or 0 for a in report.archives),
+    }
 
 
 def measure_quick(path: Path, password: str | None) -> dict[str, object]:
@@ -96,14 +109,21 @@ def measure_reference(path: Path, password: str | None) -> dict[str, object]:
 
     entries = 0
     started = time.perf_counter()
-    with SecureTarArchive(path, "r", password=password) if password else tarfile.open(path, "r:") as outer:
+    with (
+        SecureTarArchive(path, "r", password=password)
+        if password
+        else tarfile.open(path, "r:") as outer
+    ):
         tar = outer.tar if password else outer
         for member in tar.getmembers():
             if not member.name.endswith((".tar.gz", ".tar")):
                 continue
             mode = "r|gz" if member.name.endswith(".gz") else "r|"
             if password:
-                with outer.extract_tar(member) as stream, tarfile.open(fileobj=stream, mode=mode) as inner:
+                with (
+                    outer.extract_tar(member) as stream,
+                    tarfile.open(fileobj=stream, mode=mode) as inner,
+                ):
                     entries += _read_all(inner)
             else:
                 with tarfile.open(fileobj=tar.extractfile(member), mode=mode) as inner:
@@ -127,7 +147,10 @@ def measure_inflate_floor(path: Path, password: str | None) -> dict[str, object]
 
     The decrypted streams are prepared first (not timed); only inflation is timed.
     """
-    from backup_inspector.backup_format.gzip_verifier import INFLATE_BACKEND, _new_raw_inflater  # noqa: PLC0415
+    from backup_inspector.backup_format.gzip_verifier import (  # noqa: PLC0415
+        INFLATE_BACKEND,
+        _new_raw_inflater,
+    )
 
     streams = _plaintext_streams(path, password)
     started = time.perf_counter()
@@ -181,7 +204,11 @@ def child_main(kind: str, path: Path, password: str | None) -> None:
     result = MEASUREMENTS[kind](path, password)
     seconds = time.perf_counter() - started
     peak_mb = _peak_rss_mb()
-    print(json.dumps({"seconds": result.pop("timed_seconds", seconds), "peak_rss_mb": peak_mb, **result}))
+    print(
+        json.dumps(
+            {"seconds": result.pop("timed_seconds", seconds), "peak_rss_mb": peak_mb, **result}
+        )
+    )
 
 
 def _peak_rss_mb() -> float:
@@ -202,15 +229,21 @@ def _peak_rss_mb() -> float:
 def run_child(kind: str, path: Path, password: str | None) -> dict[str, object]:
     """Run a measurement in a fresh interpreter."""
     env = dict(os.environ, BENCH_PASSWORD=password or "")
-    out = subprocess.run(  # noqa: S603
-        [sys.executable, __file__, "--child", kind, str(path)], env=env, capture_output=True, text=True, check=True
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     """Generate (once) and measure every variant; print a table."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--content-mb", type=int, default=800)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--child", nargs=2, metavar=("KIND", "BACKUP"), help=argparse.SUPPRESS)
@@ -228,8 +261,13 @@ def main() -> None:
             print(f"generated {path.name} in {time.perf_counter() - started:.0f} s")
         password = PASSWORD if variant != "none" else None
         size_mb = path.stat().st_size / 1024 / 1024
-        figures = {kind: run_child(kind, path, password) for kind in ("reference", "full", "inflate-floor", "quick")}
-        ref, full, floor, quick = (figures[k] for k in ("reference", "full", "inflate-floor", "quick"))
+        figures = {
+            kind: run_child(kind, path, password)
+            for kind in ("reference", "full", "inflate-floor", "quick")
+        }
+        ref, full, floor, quick = (
+            figures[k] for k in ("reference", "full", "inflate-floor", "quick")
+        )
         print(
             f"\n[{variant}] backup {size_mb:.0f} MB, content {args.content_mb} MB, "
             f"{full['entries']} entries, inflate library {floor['library']}\n"

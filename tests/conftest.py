@@ -32,7 +32,7 @@ from backup_inspector.demo.backup_writer import (
 )
 
 #: The password of every backup the builders below encrypt (non-ASCII on purpose).
-TEST_PASSWORD = "Tëst pässword 42"  # noqa: S105 - test data
+TEST_PASSWORD = "Tëst pässword 42"
 
 #: Writer encryption name -> the engine's (and the JSON contract's) name.
 ENGINE_ENCRYPTION = {

@@ -96,7 +96,7 @@ def test_python_may_write_share_and_data_only() -> None:
     assert writable == {
         "/share/{,**}",
         "/data/{,**}",
-        "/tmp/{,**}",  # noqa: S108 - a rule of the profile, not a temporary file
+        "/tmp/{,**}",
         "/run/service/s6-svscan-log/fifo",
         "/dev/tty",
     }

@@ -36,7 +36,10 @@ def chunks(data: bytes, size: int) -> list[bytes]:
 
 
 def cbc_decrypt_all(cipher: bytes, plaintext_size: int | None) -> bytes:
-    return b"".join(bytes(p) for p in decrypt_cbc_stream(chunks(cipher, 4096), KEY, plaintext_size=plaintext_size))
+    return b"".join(
+        bytes(p)
+        for p in decrypt_cbc_stream(chunks(cipher, 4096), KEY, plaintext_size=plaintext_size)
+    )
 
 
 @pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 4095, 4096, 10240])
@@ -64,7 +67,10 @@ def test_v1_emits_everything_without_stripping() -> None:
     assert cbc_decrypt_all(cipher, None) == plain
 
 
-@pytest.mark.parametrize(("size", "plaintext_size", "match"), [(100, None, "whole number"), (96, 100, "shorter"), (144, 100, "longer")])
+@pytest.mark.parametrize(
+    ("size", "plaintext_size", "match"),
+    [(100, None, "whole number"), (96, 100, "shorter"), (144, 100, "longer")],
+)
 def test_cbc_size_rules(size: int, plaintext_size: int | None, match: str) -> None:
     """Ciphertext lengths that cannot be right are named."""
     with pytest.raises(DecryptionError, match=match):
@@ -77,7 +83,9 @@ def v3_encrypt(plain: bytes, key: bytes) -> tuple[bytes, bytes]:
     pieces = chunks(plain, V3_CHUNK_SIZE) or [b""]
     out = bytearray()
     for i, piece in enumerate(pieces):
-        tag = bindings.crypto_secretstream_xchacha20poly1305_TAG_FINAL if i == len(pieces) - 1 else 0
+        tag = (
+            bindings.crypto_secretstream_xchacha20poly1305_TAG_FINAL if i == len(pieces) - 1 else 0
+        )
         out += bindings.crypto_secretstream_xchacha20poly1305_push(state, piece, None, tag)
     return header, bytes(out)
 
@@ -90,7 +98,11 @@ def test_v3_roundtrip_lengths(size: int) -> None:
     header, cipher = v3_encrypt(plain, key)
     assert len(cipher) == expected_v3_ciphertext_size(size)
     check_v3_ciphertext_size(len(cipher), size)
-    out = b"".join(decrypt_secretstream(chunks(cipher, V3_CIPHERTEXT_CHUNK_SIZE), KeyMaterial(key, header), plaintext_size=size))
+    out = b"".join(
+        decrypt_secretstream(
+            chunks(cipher, V3_CIPHERTEXT_CHUNK_SIZE), KeyMaterial(key, header), plaintext_size=size
+        )
+    )
     assert out == plain
 
 
@@ -101,7 +113,13 @@ def test_v3_flipped_byte_names_the_block() -> None:
     damaged = bytearray(cipher)
     damaged[V3_CIPHERTEXT_CHUNK_SIZE + 3] ^= 1
     with pytest.raises(DecryptionError, match="block 2 of 2"):
-        list(decrypt_secretstream(chunks(bytes(damaged), V3_CIPHERTEXT_CHUNK_SIZE), KeyMaterial(key, header), plaintext_size=V3_CHUNK_SIZE + 10))
+        list(
+            decrypt_secretstream(
+                chunks(bytes(damaged), V3_CIPHERTEXT_CHUNK_SIZE),
+                KeyMaterial(key, header),
+                plaintext_size=V3_CHUNK_SIZE + 10,
+            )
+        )
 
 
 def test_v3_early_final_tag() -> None:
@@ -109,7 +127,11 @@ def test_v3_early_final_tag() -> None:
     key = os.urandom(32)
     header, cipher = v3_encrypt(b"short", key)
     with pytest.raises(DecryptionError, match="too soon"):
-        list(decrypt_secretstream([cipher], KeyMaterial(key, header), plaintext_size=2 * V3_CHUNK_SIZE))
+        list(
+            decrypt_secretstream(
+                [cipher], KeyMaterial(key, header), plaintext_size=2 * V3_CHUNK_SIZE
+            )
+        )
 
 
 def test_v3_truncated_length_check() -> None:

@@ -12,7 +12,9 @@ from backup_inspector.backup_format.tar_entry import DataSink, EntryType, TarEnt
 from backup_inspector.backup_format.tar_header import TarHeaderError, parse_number
 
 
-def make_tar(members: list[tarfile.TarInfo | tuple[str, bytes]], fmt: int = tarfile.PAX_FORMAT) -> bytes:
+def make_tar(
+    members: list[tarfile.TarInfo | tuple[str, bytes]], fmt: int = tarfile.PAX_FORMAT
+) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
         for member in members:
@@ -41,7 +43,9 @@ class Collect(DataSink):
         self.aborted = True
 
 
-def walk(data: bytes, piece: int = 4096, want_data: bool = True) -> tuple[list[TarEntry], dict[str, bytes]]:
+def walk(
+    data: bytes, piece: int = 4096, want_data: bool = True
+) -> tuple[list[TarEntry], dict[str, bytes]]:
     entries: list[TarEntry] = []
     contents: dict[str, bytes] = {}
 
@@ -60,10 +64,18 @@ def walk(data: bytes, piece: int = 4096, want_data: bool = True) -> tuple[list[T
 @pytest.mark.parametrize("piece", [1, 511, 512, 4096, 1 << 20])
 def test_files_and_data_in_any_piece_size(fmt: int, piece: int) -> None:
     """Entries and contents come out right in every dialect, however the stream is cut."""
-    members = [("./data/configuration.yaml", b"homeassistant:\n"), ("data/empty", b""), ("big", bytes(range(256)) * 40)]
+    members = [
+        ("./data/configuration.yaml", b"homeassistant:\n"),
+        ("data/empty", b""),
+        ("big", bytes(range(256)) * 40),
+    ]
     entries, contents = walk(make_tar(members, fmt), piece)
     assert [e.path for e in entries] == ["data/configuration.yaml", "data/empty", "big"]
-    assert contents == {"data/configuration.yaml": b"homeassistant:\n", "data/empty": b"", "big": bytes(range(256)) * 40}
+    assert contents == {
+        "data/configuration.yaml": b"homeassistant:\n",
+        "data/empty": b"",
+        "big": bytes(range(256)) * 40,
+    }
 
 
 @pytest.mark.parametrize("fmt", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])

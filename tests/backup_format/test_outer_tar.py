@@ -9,7 +9,11 @@ from backup_inspector.backup_format.findings import FindingCode
 from backup_inspector.backup_format.outer_tar import scan_outer_tar
 
 
-def outer(members: list[tuple[str, bytes]], fmt: int = tarfile.PAX_FORMAT, pax: dict[str, str] | None = None) -> bytes:
+def outer(
+    members: list[tuple[str, bytes]],
+    fmt: int = tarfile.PAX_FORMAT,
+    pax: dict[str, str] | None = None,
+) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
         for name, data in members:
@@ -21,11 +25,11 @@ def outer(members: list[tuple[str, bytes]], fmt: int = tarfile.PAX_FORMAT, pax: 
     return buf.getvalue()
 
 
-def scan(data: bytes):  # noqa: ANN201
+def scan(data: bytes):
     return scan_outer_tar(io.BytesIO(data), len(data))
 
 
-def codes(result) -> list[FindingCode]:  # noqa: ANN001
+def codes(result) -> list[FindingCode]:
     return [f.code for f in result.findings]
 
 
@@ -48,7 +52,12 @@ def test_gnu_dialect_long_names() -> None:
 
 def test_securetar_pax_records_are_kept() -> None:
     """The v1-fixed `_securetar.*` PAX records on the outer member are recorded."""
-    result = scan(outer([("a.tar", b"x" * 32)], pax={"_securetar.version": "2.0", "_securetar.plaintext_size": "10"}))
+    result = scan(
+        outer(
+            [("a.tar", b"x" * 32)],
+            pax={"_securetar.version": "2.0", "_securetar.plaintext_size": "10"},
+        )
+    )
     assert result.members[0].pax_records["_securetar.version"] == "2.0"
 
 

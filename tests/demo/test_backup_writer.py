@@ -43,7 +43,7 @@ from backup_inspector.demo.backup_writer import (
 )
 from backup_inspector.demo.demo_backups import DEMO_PASSWORD, create_demo_folder
 
-PASSWORD = "correct horse battery staple"  # noqa: S105 - test data
+PASSWORD = "correct horse battery staple"
 RECORDSIZE = 10240
 GZIP_MAGIC = b"\x1f\x8b\x08"
 
@@ -502,7 +502,7 @@ def test_per_archive_password_override(tmp_path: Path) -> None:
     """ArchiveSpec.password encrypts one archive with a different password."""
     archives = [
         ArchiveSpec("share", {"a": b"1"}, encryption="v2"),
-        ArchiveSpec("ssl", {"b": b"2"}, encryption="v2", password="other"),  # noqa: S106
+        ArchiveSpec("ssl", {"b": b"2"}, encryption="v2", password="other"),
     ]
     path = write_backup(tmp_path / "b.tar", archives, password=PASSWORD)
     assert securetar_validates(path, "share.tar.gz", PASSWORD)

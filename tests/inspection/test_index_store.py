@@ -26,7 +26,7 @@ from backup_inspector.inspection.index_store import (
 )
 from backup_inspector.inspection.listing_job import list_entries
 
-PASSWORD = "Ïndex pässword 7"  # noqa: S105 - test data
+PASSWORD = "Ïndex pässword 7"
 FAST_KDF = KdfLimits(opslimit=1, memlimit_bytes=8 * 1024 * 1024)  # keeps the tests quick
 
 #: Names chosen to be unmistakable in a byte dump of the database.

@@ -31,7 +31,7 @@ from urllib.parse import unquote
 import aiohttp
 from aiohttp import web
 
-DEFAULT_TOKEN = "Q5xB6P0ZvtdRlyO2K7kwE3sfHmLu9iNc1TJaXYeg8rW"  # noqa: S105 - a made-up token
+DEFAULT_TOKEN = "Q5xB6P0ZvtdRlyO2K7kwE3sfHmLu9iNc1TJaXYeg8rW"
 INGRESS_PREFIX = "/api/hassio_ingress"
 
 # Hop-by-hop and proxy-owned headers that are never forwarded as they are.

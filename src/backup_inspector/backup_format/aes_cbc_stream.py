@@ -98,5 +98,11 @@ def decrypt_cbc_stream(
     decryptor.finalize()
     if plaintext_size is not None:
         pad_length = len(padding)
-        if pad_length < 1 or pad_length > AES_BLOCK or bytes(padding) != bytes([pad_length]) * pad_length:
-            raise DecryptionError("the padding of the last encrypted block is wrong: the end of the archive was altered")
+        if (
+            pad_length < 1
+            or pad_length > AES_BLOCK
+            or bytes(padding) != bytes([pad_length]) * pad_length
+        ):
+            raise DecryptionError(
+                "the padding of the last encrypted block is wrong: the end of the archive was altered"
+            )

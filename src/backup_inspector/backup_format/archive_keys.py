@@ -22,7 +22,6 @@ from nacl.exceptions import CryptoError
 from securetar import InvalidPasswordError, SecureTarHeader, SecureTarRootKeyContext
 
 
-
 class WrongPasswordError(Exception):
     """The password does not fit this archive (v3: validation key mismatch)."""
 
@@ -74,5 +73,3 @@ class ArchiveKeyRing:
                 del self._contexts[(version, root_salt)]
                 raise WrongPasswordError(f"key derivation failed: {err}") from err
         return KeyMaterial(key=bytes(material.key), iv=bytes(material.iv))
-
-

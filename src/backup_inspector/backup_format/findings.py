@@ -25,8 +25,8 @@ class FindingCode(StrEnum):
     TRUNCATED = "truncated"
     METADATA_MISSING = "metadata-missing"
     METADATA_INVALID = "metadata-invalid"
-    PASSWORD_REQUIRED = "password-required"
-    WRONG_PASSWORD = "wrong-password"
+    PASSWORD_REQUIRED = "password-required"  # noqa: S105 - a finding code, not a password
+    WRONG_PASSWORD = "wrong-password"  # noqa: S105 - a finding code, not a password
     UNSUPPORTED_ENCRYPTION = "unsupported-encryption"
     ARCHIVE_CORRUPT = "archive-corrupt"
     ARCHIVE_MISSING = "archive-missing"

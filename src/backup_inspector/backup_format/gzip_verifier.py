@@ -146,7 +146,12 @@ class GzipVerifier:
                 tail = inflater.unconsumed_tail
                 compressed_end = compressed_start + len(data_in) - len(tail)
                 if out:
-                    self._last_span = (compressed_start, compressed_end, self.output_size, self.output_size + len(out))
+                    self._last_span = (
+                        compressed_start,
+                        compressed_end,
+                        self.output_size,
+                        self.output_size + len(out),
+                    )
                     self.crc = crc32(out, self.crc)
                     self.output_size += len(out)
                     yield out
@@ -155,7 +160,9 @@ class GzipVerifier:
                 compressed_start, data_in = compressed_end, tail
                 out = inflater.decompress(tail, MAX_OUTPUT_PIECE)
         except _INFLATE_ERRORS as err:
-            raise GzipError(f"the compressed data is damaged ({err})", self.compressed_consumed) from err
+            raise GzipError(
+                f"the compressed data is damaged ({err})", self.compressed_consumed
+            ) from err
         if inflater.eof:
             self._keep_remainder(inflater.unused_data)
 
@@ -187,7 +194,9 @@ class GzipVerifier:
         if self._inflater is None:
             raise GzipError("the gzip stream ends inside its header: the archive was cut short")
         if not self._inflater.eof:
-            raise GzipError("the compressed data ends before its end marker: the archive was cut short")
+            raise GzipError(
+                "the compressed data ends before its end marker: the archive was cut short"
+            )
         if self._remainder_overflow:
             raise GzipError("unexpected data follows the end of the gzip stream")
         stored_crc, stored_size = self._read_trailer(bytes(self._remainder))
@@ -200,10 +209,16 @@ class GzipVerifier:
         if self._allow_legacy_trailer and 32 <= len(rest) <= 47:
             pad = len(rest) - 32
             body = rest[pad:]
-            if rest[:pad] == bytes([pad]) * pad and body[4:16] == _LEGACY_FILL and body[20:32] == _LEGACY_FILL:
+            if (
+                rest[:pad] == bytes([pad]) * pad
+                and body[4:16] == _LEGACY_FILL
+                and body[20:32] == _LEGACY_FILL
+            ):
                 return struct.unpack("<I", body[0:4])[0], struct.unpack("<I", body[16:20])[0]
         if len(rest) < 8:
-            raise GzipError("the gzip trailer (checksum and length) is missing: the archive was cut short")
+            raise GzipError(
+                "the gzip trailer (checksum and length) is missing: the archive was cut short"
+            )
         extra = rest[8:]
         if extra:
             pad = len(extra)

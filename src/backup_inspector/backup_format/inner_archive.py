@@ -49,16 +49,18 @@ class ArchiveProblem(StrEnum):
 
     CORRUPT = "corrupt"
     TRUNCATED = "truncated"
-    WRONG_PASSWORD = "wrong-password"
+    WRONG_PASSWORD = "wrong-password"  # noqa: S105 - a finding code, not a password
     UNSUPPORTED = "unsupported"
-    PASSWORD_REQUIRED = "password-required"
+    PASSWORD_REQUIRED = "password-required"  # noqa: S105 - a finding code, not a password
     NOT_DECRYPTABLE = "not-decryptable"  # v1/v2: decrypted bytes are not gzip/tar
 
 
 class ArchiveReadError(Exception):
     """An inner archive could not be read to its end; `problem` says why, `detail` how."""
 
-    def __init__(self, problem: ArchiveProblem, detail: str, *, done_fraction: float | None = None) -> None:
+    def __init__(
+        self, problem: ArchiveProblem, detail: str, *, done_fraction: float | None = None
+    ) -> None:
         super().__init__(detail)
         self.problem = problem
         self.detail = detail
@@ -86,25 +88,37 @@ def _header_bytes(f: BinaryIO, member: OuterMember, sniff: ArchiveSniff) -> byte
     return f.read(sniff.header_size)
 
 
-def _key_material(f: BinaryIO, member: OuterMember, sniff: ArchiveSniff, keyring: ArchiveKeyRing | None):  # noqa: ANN202
+def _key_material(
+    f: BinaryIO, member: OuterMember, sniff: ArchiveSniff, keyring: ArchiveKeyRing | None
+):
     if keyring is None:
-        raise ArchiveReadError(ArchiveProblem.PASSWORD_REQUIRED, "the archive is encrypted and no password was given")
+        raise ArchiveReadError(
+            ArchiveProblem.PASSWORD_REQUIRED, "the archive is encrypted and no password was given"
+        )
     try:
         return keyring.key_material(_VERSION_OF[sniff.encryption], _header_bytes(f, member, sniff))
     except WrongPasswordError as err:
-        raise ArchiveReadError(ArchiveProblem.WRONG_PASSWORD, "the password does not fit this archive") from err
+        raise ArchiveReadError(
+            ArchiveProblem.WRONG_PASSWORD, "the password does not fit this archive"
+        ) from err
 
 
 def _raise_if_unreadable(sniff: ArchiveSniff) -> None:
     if sniff.is_cut_short:
-        raise ArchiveReadError(ArchiveProblem.TRUNCATED, sniff.problem or "the archive is cut short")
+        raise ArchiveReadError(
+            ArchiveProblem.TRUNCATED, sniff.problem or "the archive is cut short"
+        )
     if sniff.unsupported_version is not None:
-        raise ArchiveReadError(ArchiveProblem.UNSUPPORTED, sniff.problem or "unsupported SecureTar version")
+        raise ArchiveReadError(
+            ArchiveProblem.UNSUPPORTED, sniff.problem or "unsupported SecureTar version"
+        )
     if sniff.problem is not None or sniff.encryption == Encryption.UNKNOWN:
         raise ArchiveReadError(ArchiveProblem.CORRUPT, sniff.problem or "unknown archive format")
 
 
-def check_password(f: BinaryIO, member: OuterMember, sniff: ArchiveSniff, keyring: ArchiveKeyRing | None) -> None:
+def check_password(
+    f: BinaryIO, member: OuterMember, sniff: ArchiveSniff, keyring: ArchiveKeyRing | None
+) -> None:
     """The quick password check of one encrypted archive; raises ArchiveReadError if it fails.
 
     v3: the validation key, exact. v1/v2: the first decrypted block must look
@@ -118,15 +132,19 @@ def check_password(f: BinaryIO, member: OuterMember, sniff: ArchiveSniff, keyrin
     if sniff.encryption == Encryption.V3:
         return
     f.seek(member.data_offset + sniff.header_size)
-    plain = decrypt_first_block(material, f.read(min(SNIFF_SIZE, member.available_size - sniff.header_size)))
+    plain = decrypt_first_block(
+        material, f.read(min(SNIFF_SIZE, member.available_size - sniff.header_size))
+    )
     if sniff_plaintext(plain) == Compression.UNKNOWN:
         if not member.is_complete and len(plain) < SNIFF_SIZE:
             # Too few bytes to tell a wrong password from a cut: never blame the password.
             raise ArchiveReadError(
-                ArchiveProblem.TRUNCATED, "the backup file ends too early in this archive to test the password"
+                ArchiveProblem.TRUNCATED,
+                "the backup file ends too early in this archive to test the password",
             )
         raise ArchiveReadError(
-            ArchiveProblem.NOT_DECRYPTABLE, "the decrypted start of the archive is neither gzip nor tar"
+            ArchiveProblem.NOT_DECRYPTABLE,
+            "the decrypted start of the archive is neither gzip nor tar",
         )
 
 
@@ -138,7 +156,9 @@ def _iter_raw(
     while remaining > 0:
         chunk = f.read(min(chunk_size, remaining))
         if not chunk:
-            raise ArchiveReadError(ArchiveProblem.TRUNCATED, "the backup file ended while reading (was it changed?)")
+            raise ArchiveReadError(
+                ArchiveProblem.TRUNCATED, "the backup file ended while reading (was it changed?)"
+            )
         remaining -= len(chunk)
         if on_raw is not None:
             on_raw(len(chunk))
@@ -182,7 +202,9 @@ def _plaintext_stream(
         return _decrypt_without_final(raw, material, plaintext_size)
     late_checks.append(lambda: check_cbc_ciphertext_size(declared, sniff.plaintext_size))
     raw = _iter_raw(f, payload_start, available - available % 16, RAW_CHUNK_SIZE, on_raw)
-    size_is_right = sniff.plaintext_size is None or declared == expected_v2_ciphertext_size(sniff.plaintext_size)
+    size_is_right = sniff.plaintext_size is None or declared == expected_v2_ciphertext_size(
+        sniff.plaintext_size
+    )
     if sniff.encryption == Encryption.V2 and member.is_complete and size_is_right:
         return decrypt_cbc_stream(raw, material, plaintext_size=sniff.plaintext_size)
     return decrypt_cbc_stream(raw, material, plaintext_size=None)
@@ -192,7 +214,7 @@ def _raise_cut_short(missing: int) -> None:
     raise DecryptionError(f"its last {missing:,} bytes are missing")
 
 
-def _decrypt_without_final(raw: Iterator[bytes], material, plaintext_size: int) -> Iterator[bytes]:  # noqa: ANN001
+def _decrypt_without_final(raw: Iterator[bytes], material, plaintext_size: int) -> Iterator[bytes]:
     """Decrypt the whole messages of a v3 stream whose length is wrong, ignoring FINAL placement."""
     try:
         yield from decrypt_secretstream(raw, material, plaintext_size=plaintext_size)
@@ -210,7 +232,8 @@ def walk_inner_archive(
     walker: InnerTarWalker,
     *,
     on_raw: RawProgress | None = None,
-    plaintext_wrapper: Callable[[Iterator[bytes | memoryview]], Iterator[bytes | memoryview]] | None = None,
+    plaintext_wrapper: Callable[[Iterator[bytes | memoryview]], Iterator[bytes | memoryview]]
+    | None = None,
 ) -> WalkResult:
     """Read the archive to its last byte, feeding the tar stream to `walker`.
 
@@ -253,9 +276,12 @@ def walk_inner_archive(
             for check in late_checks:  # a cut-short stream explains unreadable bytes best
                 check()
             if sniff.encryption == Encryption.NONE:
-                raise ArchiveReadError(ArchiveProblem.CORRUPT, "the archive is neither gzip nor tar")
+                raise ArchiveReadError(
+                    ArchiveProblem.CORRUPT, "the archive is neither gzip nor tar"
+                )
             raise ArchiveReadError(
-                ArchiveProblem.NOT_DECRYPTABLE, "the decrypted start of the archive is neither gzip nor tar"
+                ArchiveProblem.NOT_DECRYPTABLE,
+                "the decrypted start of the archive is neither gzip nor tar",
             )
         if compression == Compression.GZIP:
             verifier = GzipVerifier(
@@ -289,7 +315,9 @@ def walk_inner_archive(
     return WalkResult(walker.entries, walker.content_bytes, compression)
 
 
-def _sniffed(plain: Iterator[bytes | memoryview]) -> tuple[Compression, Iterator[bytes | memoryview]]:
+def _sniffed(
+    plain: Iterator[bytes | memoryview],
+) -> tuple[Compression, Iterator[bytes | memoryview]]:
     """Look at the first plaintext bytes without losing them."""
     head = bytearray()
     taken: list[bytes | memoryview] = []

@@ -41,7 +41,7 @@ class InnerTarError(ValueError):
         self.offset = offset
 
 
-class StopWalk(Exception):  # noqa: N818 - a control-flow signal, not an error
+class StopWalk(Exception):
     """Raised by an entry callback (or its sink) to stop reading: the caller has what it needs."""
 
 
@@ -94,7 +94,7 @@ class InnerTarWalker:
         size = len(view)
         while pos < size:
             state = self._state
-            if state == _DATA or state == _META:
+            if state in (_DATA, _META):
                 pos = self._consume_data(view, pos, size)
             elif state == _HEADER:
                 if self._padding:

@@ -84,7 +84,10 @@ def scan_outer_tar(f: BinaryIO, file_size: int) -> OuterScan:
     if file_size < BLOCK_SIZE:
         what = "empty" if file_size == 0 else f"only {file_size:,} bytes long"
         scan.findings.append(
-            Finding(FindingCode.NOT_A_TAR, f"The file is {what}: too small to be a Home Assistant backup.")
+            Finding(
+                FindingCode.NOT_A_TAR,
+                f"The file is {what}: too small to be a Home Assistant backup.",
+            )
         )
         return scan
     while True:
@@ -95,7 +98,10 @@ def scan_outer_tar(f: BinaryIO, file_size: int) -> OuterScan:
         if is_zero_block(block):
             if offset == 0:
                 scan.findings.append(
-                    Finding(FindingCode.NOT_A_TAR, "The file starts with empty blocks: it holds no backup at all.")
+                    Finding(
+                        FindingCode.NOT_A_TAR,
+                        "The file starts with empty blocks: it holds no backup at all.",
+                    )
                 )
                 return scan
             scan.end_marker_offset = offset
@@ -193,7 +199,11 @@ def _check_trailing_data(f: BinaryIO, scan: OuterScan, start: int) -> None:
         return
     head = _read_exact_at(f, start, min(trailing, _TRAILING_SAMPLE))
     tail_start = max(start, scan.file_size - _TRAILING_SAMPLE)
-    tail = _read_exact_at(f, tail_start, scan.file_size - tail_start) if tail_start > start + len(head) else b""
+    tail = (
+        _read_exact_at(f, tail_start, scan.file_size - tail_start)
+        if tail_start > start + len(head)
+        else b""
+    )
     if any(head) or any(tail):
         scan.findings.append(
             Finding(

@@ -58,9 +58,8 @@ def decrypt_secretstream(
     state = bindings.crypto_secretstream_xchacha20poly1305_state()
     bindings.crypto_secretstream_xchacha20poly1305_init_pull(state, material.iv, material.key)
     expected_messages = max(1, -(-plaintext_size // V3_CHUNK_SIZE))
-    index = 0
     finished = False
-    for chunk in chunks:
+    for index, chunk in enumerate(chunks):
         if finished:
             raise DecryptionError("data follows the final encrypted message")
         try:
@@ -71,13 +70,18 @@ def decrypt_secretstream(
                 "authentication check: the data was altered or damaged",
                 offset=index * V3_CHUNK_SIZE,
             ) from err
-        index += 1
-        is_last = index == expected_messages
+        is_last = index + 1 == expected_messages
         if tag == _TAG_FINAL and not is_last:
-            raise DecryptionError("the encrypted stream ends early (final tag too soon): the archive was cut")
+            raise DecryptionError(
+                "the encrypted stream ends early (final tag too soon): the archive was cut"
+            )
         if is_last and tag != _TAG_FINAL:
-            raise DecryptionError("the encrypted stream has no final tag: the archive was cut short")
+            raise DecryptionError(
+                "the encrypted stream has no final tag: the archive was cut short"
+            )
         finished = tag == _TAG_FINAL
         yield plain
     if not finished:
-        raise DecryptionError("the encrypted stream ends before its final message: the archive was cut short")
+        raise DecryptionError(
+            "the encrypted stream ends before its final message: the archive was cut short"
+        )

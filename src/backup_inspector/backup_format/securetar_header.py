@@ -102,7 +102,10 @@ def _sniff_complete(first_bytes: bytes, member_size: int) -> ArchiveSniff:
     if plain != Compression.UNKNOWN:
         return ArchiveSniff(Encryption.NONE, plain)
     # Header-less v1: 16 random salt bytes, then whole AES blocks.
-    if member_size >= SECURETAR_V1_SALT_SIZE + AES_BLOCK and (member_size - SECURETAR_V1_SALT_SIZE) % AES_BLOCK == 0:
+    if (
+        member_size >= SECURETAR_V1_SALT_SIZE + AES_BLOCK
+        and (member_size - SECURETAR_V1_SALT_SIZE) % AES_BLOCK == 0
+    ):
         return ArchiveSniff(Encryption.V1, Compression.UNKNOWN, header_size=SECURETAR_V1_SALT_SIZE)
     return ArchiveSniff(
         Encryption.UNKNOWN,
@@ -113,7 +116,9 @@ def _sniff_complete(first_bytes: bytes, member_size: int) -> ArchiveSniff:
 
 def _sniff_securetar_header(first_bytes: bytes, member_size: int) -> ArchiveSniff:
     if len(first_bytes) < 16:
-        return ArchiveSniff(Encryption.UNKNOWN, Compression.UNKNOWN, problem="the SecureTar header is cut short")
+        return ArchiveSniff(
+            Encryption.UNKNOWN, Compression.UNKNOWN, problem="the SecureTar header is cut short"
+        )
     version = first_bytes[9]
     if first_bytes[10:16] != bytes(6):
         return ArchiveSniff(

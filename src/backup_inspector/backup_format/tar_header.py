@@ -189,7 +189,9 @@ class PendingOverrides:
 
     def apply(self, header: RawTarHeader) -> tuple[RawTarHeader, dict[str, str]]:
         """Return the header with overrides applied, and the PAX records used; then reset."""
-        if not (self.pax or self.global_pax or self.long_name is not None or self.long_link is not None):
+        if not (
+            self.pax or self.global_pax or self.long_name is not None or self.long_link is not None
+        ):
             return header, {}
         records = {**self.global_pax, **self.pax}
         name = records.get("path", self.long_name or header.name)

@@ -32,8 +32,12 @@ class UsageError(Exception):
 
 def _add_password_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--password-file", type=Path, metavar="FILE", help="read the password from FILE")
-    group.add_argument("--emergency-kit", type=Path, metavar="FILE", help="read the key from an emergency-kit file")
+    group.add_argument(
+        "--password-file", type=Path, metavar="FILE", help="read the password from FILE"
+    )
+    group.add_argument(
+        "--emergency-kit", type=Path, metavar="FILE", help="read the key from an emergency-kit file"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,12 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_password_options(ex)
 
     serve = commands.add_parser("serve", help="start the web UI")
-    from ..web.server import add_serve_arguments  # noqa: PLC0415 - keep aiohttp out of other commands
+    from ..web.serve_arguments import add_serve_arguments  # noqa: PLC0415
 
     add_serve_arguments(serve)
 
     demo = commands.add_parser("demo", help="write demo backups to a folder and check them")
-    demo.add_argument("--dir", type=Path, default=Path("demo"), help="folder for the demo (default: ./demo)")
+    demo.add_argument(
+        "--dir", type=Path, default=Path("demo"), help="folder for the demo (default: ./demo)"
+    )
     return parser
 
 
@@ -95,7 +101,9 @@ def _open(path: Path) -> BackupOverview:
 
 def _password(args: argparse.Namespace, overview: BackupOverview) -> str | None:
     try:
-        return resolve_password(args.password_file, args.emergency_kit, needed=overview.is_protected)
+        return resolve_password(
+            args.password_file, args.emergency_kit, needed=overview.is_protected
+        )
     except PasswordSourceError as err:
         raise UsageError(str(err)) from err
 
@@ -149,7 +157,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
     def print_entry(entry: TarEntry) -> None:
         nonlocal first
         if args.json:
-            sys.stdout.write(("[\n  " if first else ",\n  ") + json.dumps(entry.to_json(), ensure_ascii=False))
+            sys.stdout.write(
+                ("[\n  " if first else ",\n  ") + json.dumps(entry.to_json(), ensure_ascii=False)
+            )
         else:
             sys.stdout.write(output.format_entry(entry) + "\n")
         first = False
@@ -176,7 +186,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
     conflict = ConflictPolicy.OVERWRITE if args.overwrite else ConflictPolicy.SKIP
     progress = output.ProgressLine("Extracting")
     try:
-        report = extract(overview, [(args.archive, list(args.paths))], password, args.to, conflict, progress=progress)
+        report = extract(
+            overview,
+            [(args.archive, list(args.paths))],
+            password,
+            args.to,
+            conflict,
+            progress=progress,
+        )
     except ArchiveNotFoundError as err:
         raise UsageError(str(err)) from err
     finally:
@@ -239,8 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return exit_codes.OK  # e.g. `backup-inspector ls … | head`
     except OSError as err:
-        sys.stderr.write(f"backup-inspector: {err.strerror or err} ({err.filename or 'I/O error'})\n")
+        sys.stderr.write(
+            f"backup-inspector: {err.strerror or err} ({err.filename or 'I/O error'})\n"
+        )
         return exit_codes.PROBLEMS
-    except Exception as err:  # noqa: BLE001 - the contract: never a traceback
+    except Exception as err:
         sys.stderr.write(f"backup-inspector: unexpected error: {type(err).__name__}: {err}\n")
         return exit_codes.PROBLEMS

@@ -87,7 +87,16 @@ def print_overview(overview: BackupOverview, out: TextIO) -> None:
             compressed = {True: "yes", False: "no", None: "?"}[archive.compressed]
             note = "" if archive.is_listed else "not in metadata"
             note = "incomplete" if not archive.is_complete else note
-            rows.append([archive.file_name, archive.label, archive.encryption.value, compressed, human_size(archive.size), note])
+            rows.append(
+                [
+                    archive.file_name,
+                    archive.label,
+                    archive.encryption.value,
+                    compressed,
+                    human_size(archive.size),
+                    note,
+                ]
+            )
         out.write("\n")
         _table(rows, out)
     if overview.findings:
@@ -104,7 +113,15 @@ def print_check(report: CheckReport, out: TextIO) -> None:
         for check in report.archives:
             mark = style.good("ok") if check.ok else style.bad("FAIL")
             entries = "-" if check.entries is None else f"{check.entries:,}"
-            rows.append([mark, check.archive.file_name, check.archive.encryption.value, entries, human_size(check.bytes)])
+            rows.append(
+                [
+                    mark,
+                    check.archive.file_name,
+                    check.archive.encryption.value,
+                    entries,
+                    human_size(check.bytes),
+                ]
+            )
         _table(rows, out)
     if report.problems:
         out.write("\nProblems:\n")
@@ -113,13 +130,16 @@ def print_check(report: CheckReport, out: TextIO) -> None:
     if report.ok and report.level == "full":
         out.write(style.good("OK: every archive was read to its last byte and verified.") + "\n")
     elif report.ok:
-        out.write(style.good("Quick check passed") + ": metadata and password are fine. The contents were not read; run a full check to verify them.\n")
+        out.write(
+            style.good("Quick check passed")
+            + ": metadata and password are fine. The contents were not read; run a full check to verify them.\n"
+        )
     else:
         out.write(style.bad("This backup has problems") + " (see above).\n")
 
 
 def mode_string(entry: TarEntry) -> str:
-    """"-rw-r--r--"-style mode, with the type letter."""
+    """ "-rw-r--r--"-style mode, with the type letter."""
     type_bits = {
         EntryType.DIR: stat.S_IFDIR,
         EntryType.SYMLINK: stat.S_IFLNK,

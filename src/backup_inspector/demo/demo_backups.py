@@ -32,7 +32,7 @@ from backup_inspector.demo.backup_writer import (
 )
 
 #: Password of every encrypted demo backup; shown in the demo's documentation.
-DEMO_PASSWORD = "demo-password"  # noqa: S105 - published on purpose
+DEMO_PASSWORD = "demo-password"
 
 DEMO_HOMEASSISTANT_VERSION = "2026.11.2"
 DEMO_SUPERVISOR_VERSION = "2026.11.0"

@@ -19,44 +19,20 @@ from aiohttp import web
 
 from backup_inspector.addon_options import load_addon_options
 from backup_inspector.web.app_factory import create_app
+from backup_inspector.web.serve_arguments import (  # noqa: F401 - re-exported
+    DEFAULT_PORT,
+    add_serve_arguments,
+)
 from backup_inspector.web.web_settings import SUPERVISOR_INGRESS_PROXY, WebSettings
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
-DEFAULT_PORT = 8099  # config.yaml ingress_port
 ADDON_BACKUP_DIR = Path("/backup")
 ADDON_SHARE_DIR = Path("/share")
 ADDON_DATA_DIR = Path("/data")
 ADDON_OPTIONS_FILE = ADDON_DATA_DIR / "options.json"
 ADDON_HOST = "0.0.0.0"  # noqa: S104 - the ingress proxy reaches the container over the hassio network
 LOCAL_HOST = "127.0.0.1"
-
-
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `backup-inspector serve`."""
-    parser.add_argument("--backup-dir", type=Path, help="folder with the backups (default /backup)")
-    parser.add_argument("--share-dir", type=Path, help="where extracted files go (default /share)")
-    parser.add_argument("--data-dir", type=Path, help="the add-on's data folder (default /data)")
-    parser.add_argument(
-        "--options", type=Path, help="add-on options file (default /data/options.json if present)"
-    )
-    parser.add_argument(
-        "--host", help="address to listen on (default 0.0.0.0; 127.0.0.1 with --demo)"
-    )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 8099)")
-    parser.add_argument(
-        "--trusted-proxy",
-        action="append",
-        metavar="IP",
-        help="a proxy address or network allowed to connect (repeatable; default 172.30.32.2). "
-        "Loopback is always allowed.",
-    )
-    parser.add_argument(
-        "--demo",
-        type=Path,
-        metavar="DIR",
-        help="try it out: generated demo backups in DIR/backups, extracted files in DIR/share",
-    )
 
 
 def prepare_demo_folder(demo_dir: Path) -> tuple[Path, Path, Path]:

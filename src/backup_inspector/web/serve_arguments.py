@@ -1,0 +1,39 @@
+"""The command line of `backup-inspector serve`, without importing the web server.
+
+Kept apart from server.py so that the CLI's other commands do not import
+aiohttp just to build their argument parser (it halves their start-up time).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DEFAULT_PORT = 8099  # the add-on's ingress port (config.yaml leaves the default)
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `backup-inspector serve`."""
+    parser.add_argument("--backup-dir", type=Path, help="folder with the backups (default /backup)")
+    parser.add_argument("--share-dir", type=Path, help="where extracted files go (default /share)")
+    parser.add_argument("--data-dir", type=Path, help="the add-on's data folder (default /data)")
+    parser.add_argument(
+        "--options", type=Path, help="add-on options file (default /data/options.json if present)"
+    )
+    parser.add_argument(
+        "--host", help="address to listen on (default 0.0.0.0; 127.0.0.1 with --demo)"
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 8099)")
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        metavar="IP",
+        help="a proxy address or network allowed to connect (repeatable; default 172.30.32.2). "
+        "Loopback is always allowed.",
+    )
+    parser.add_argument(
+        "--demo",
+        type=Path,
+        metavar="DIR",
+        help="try it out: generated demo backups in DIR/backups, extracted files in DIR/share",
+    )
