@@ -14,6 +14,7 @@ from backup_inspector.demo.backup_writer import (
     ArchiveSpec,
     FileSpec,
     WrittenBackup,
+    find_crc_breaking_offset,
     flip_byte,
     member_location,
     patterned_content,
@@ -519,3 +520,37 @@ def test_read_entry_stops_early(build_backup: Callable[..., Path], password: str
     sink = CollectingSink()
     read_entry(open_backup(path), "share", "first.bin", password, sink)
     assert bytes(sink.data) == files["first.bin"]
+
+
+def test_files_before_a_crc_failure_are_flagged_unverified(
+    build_backup: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Files written from a gzip archive whose checksum fails are reported as unverified."""
+    files = {f"f{i}.bin": random_content(f"crc{i}")(0, 20_000) for i in range(4)}
+    path = build_backup("crc.tar", [ArchiveSpec("share", files)])
+    flip_byte(path, find_crc_breaking_offset(path, "share.tar.gz"))
+    report = extract(open_backup(path), [("share", [])], None, tmp_path / "out")
+    assert len(report.written) >= 4
+    messages = [p.message for p in report.problems if p.code == FindingCode.ARCHIVE_CORRUPT]
+    assert any(
+        "could not be verified" in m and f"{len(report.written)} file(s)" in m for m in messages
+    )
+
+
+def test_v3_files_before_damage_are_not_flagged(
+    build_backup: Callable[..., Path], tmp_path: Path, password: str
+) -> None:
+    """With SecureTar v3 the blocks before the damage are authenticated: no unverified warning."""
+    first = random_content("v3-first")(0, 1024 * 1024)
+    last = random_content("v3-last")(0, 3 * 1024 * 1024)
+    path = build_backup(
+        "v3.tar",
+        [ArchiveSpec("share", {"a_first.bin": first, "z_last.bin": last}, encryption="v3")],
+    )
+    offset, size = member_location(path, "share.tar.gz")
+    flip_byte(path, offset + size - 100)
+    report = extract(open_backup(path), [("share", [])], password, tmp_path / "out")
+    assert (tmp_path / "out" / "a_first.bin").read_bytes() == first
+    assert not (tmp_path / "out" / "z_last.bin").exists()
+    assert report.problems, "the damage itself must be reported"
+    assert not any("could not be verified" in p.message for p in report.problems)

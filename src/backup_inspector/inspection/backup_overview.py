@@ -34,7 +34,7 @@ _KNOWN_FOLDER_ARCHIVES = frozenset(_FOLDER_LABELS)
 
 
 def archive_base_name(member_path: str) -> str | None:
-    """"homeassistant.tar.gz" → "homeassistant"; None if not an inner archive name."""
+    """ "homeassistant.tar.gz" → "homeassistant"; None if not an inner archive name."""
     if "/" in member_path:
         return None
     for suffix in INNER_ARCHIVE_SUFFIXES:
@@ -172,7 +172,12 @@ def open_backup(path: Path | str) -> BackupOverview:
         stat = os.fstat(f.fileno())
         scan = scan_outer_tar(f, stat.st_size)
         overview = BackupOverview(
-            path=path, file_size=stat.st_size, mtime=stat.st_mtime, metadata=None, archives=[], scan=scan
+            path=path,
+            file_size=stat.st_size,
+            mtime=stat.st_mtime,
+            metadata=None,
+            archives=[],
+            scan=scan,
         )
         overview.findings.extend(scan.findings)
         if any(f_.code == FindingCode.NOT_A_TAR for f_ in scan.findings):
@@ -183,13 +188,15 @@ def open_backup(path: Path | str) -> BackupOverview:
     return overview
 
 
-def _read_metadata(f, scan: OuterScan, findings: list[Finding]) -> BackupMetadata | None:  # noqa: ANN001
+def _read_metadata(f, scan: OuterScan, findings: list[Finding]) -> BackupMetadata | None:
     candidates = [m.name for m in scan.members if m.is_file]
     member_name, name_findings = choose_metadata_member(candidates)
     findings.extend(name_findings)
     member = next((m for m in reversed(scan.members) if m.name == member_name), None)
     if member is None or not member.is_complete:
-        lost = "was lost when the file was cut short" if scan.damaged_at is not None else "is missing"
+        lost = (
+            "was lost when the file was cut short" if scan.damaged_at is not None else "is missing"
+        )
         findings.append(
             Finding(
                 FindingCode.METADATA_MISSING,
@@ -200,7 +207,10 @@ def _read_metadata(f, scan: OuterScan, findings: list[Finding]) -> BackupMetadat
         return None
     if member.size > MAX_METADATA_SIZE:
         findings.append(
-            Finding(FindingCode.METADATA_INVALID, f"The metadata member is {member.size:,} bytes: not a real backup.json.")
+            Finding(
+                FindingCode.METADATA_INVALID,
+                f"The metadata member is {member.size:,} bytes: not a real backup.json.",
+            )
         )
         return None
     f.seek(member.data_offset)
@@ -225,7 +235,7 @@ def _classify(name: str, metadata: BackupMetadata | None) -> tuple[str, str]:
     return "unknown", name
 
 
-def _inner_archives(f, scan: OuterScan, metadata: BackupMetadata | None) -> list[InnerArchive]:  # noqa: ANN001
+def _inner_archives(f, scan: OuterScan, metadata: BackupMetadata | None) -> list[InnerArchive]:
     expected = set(metadata.expected_archive_names()) if metadata else set()
     archives: dict[str, InnerArchive] = {}
     for member in scan.members:
@@ -254,8 +264,14 @@ def _archive_list_findings(overview: BackupOverview) -> list[Finding]:
             if name in present:
                 continue
             kind, label = _classify(name, overview.metadata)
-            lost = " (probably lost where the file was cut or damaged)" if overview.scan and overview.scan.damaged_at else ""
-            what = {"homeassistant": "Home Assistant", "addon": f"the add-on {label}"}.get(kind, label)
+            lost = (
+                " (probably lost where the file was cut or damaged)"
+                if overview.scan and overview.scan.damaged_at
+                else ""
+            )
+            what = {"homeassistant": "Home Assistant", "addon": f"the add-on {label}"}.get(
+                kind, label
+            )
             findings.append(
                 Finding(
                     FindingCode.ARCHIVE_MISSING,

@@ -43,7 +43,9 @@ class ArchiveCheck:
             "name": self.archive.name,
             "archive": self.archive.file_name,
             "encryption": self.archive.encryption.value,
-            "compressed": self.compressed if self.compressed is not None else self.archive.compressed,
+            "compressed": self.compressed
+            if self.compressed is not None
+            else self.archive.compressed,
             "ok": self.ok,
             "entries": self.entries,
             "bytes": self.bytes,
@@ -93,12 +95,21 @@ def _password_findings(
     overview: BackupOverview, password: str | None, keyring: ArchiveKeyRing | None
 ) -> dict[str, list[Finding]]:
     """Check the password against every encrypted archive; findings keyed by archive name ("" = backup)."""
-    encrypted = [a for a in overview.archives if a.encryption in (Encryption.V1, Encryption.V2, Encryption.V3)]
+    encrypted = [
+        a
+        for a in overview.archives
+        if a.encryption in (Encryption.V1, Encryption.V2, Encryption.V3)
+    ]
     by_archive: dict[str, list[Finding]] = {"": []}
     for archive in overview.archives:
         by_archive[archive.name] = []
         if archive.sniff.unsupported_version is not None:
-            by_archive[archive.name].append(finding_for_read_error(archive, ArchiveReadError(ArchiveProblem.UNSUPPORTED, archive.sniff.problem or "")))
+            by_archive[archive.name].append(
+                finding_for_read_error(
+                    archive,
+                    ArchiveReadError(ArchiveProblem.UNSUPPORTED, archive.sniff.problem or ""),
+                )
+            )
     if not encrypted:
         return by_archive
     if password is None:
@@ -138,19 +149,27 @@ def _password_findings(
                     f"{archive.file_name} was encrypted with a different password than the rest of the "
                     f"backup; with this password {archive.restore_consequence}."
                 )
-                by_archive[archive.name].append(Finding(FindingCode.WRONG_PASSWORD, message, archive.name))
+                by_archive[archive.name].append(
+                    Finding(FindingCode.WRONG_PASSWORD, message, archive.name)
+                )
             else:
                 message = (
-                    f"{archive.file_name} does not decrypt with the password that opens the other archives: "
-                    f"its start is damaged, and {archive.restore_consequence}."
+                    f"{archive.file_name} does not decrypt with the password that opens the other "
+                    "archives: it was encrypted with a different password, or its start is damaged "
+                    f"(SecureTar v1/v2 cannot tell which). Either way, {archive.restore_consequence}."
                 )
-                by_archive[archive.name].append(Finding(FindingCode.ARCHIVE_CORRUPT, message, archive.name))
+                by_archive[archive.name].append(
+                    Finding(FindingCode.ARCHIVE_CORRUPT, message, archive.name)
+                )
     return by_archive
 
 
 def _password_blocks(backup_problems: list[Finding]) -> bool:
     """Whether a backup-level password problem keeps every encrypted archive closed."""
-    return any(p.code in (FindingCode.WRONG_PASSWORD, FindingCode.PASSWORD_REQUIRED) for p in backup_problems)
+    return any(
+        p.code in (FindingCode.WRONG_PASSWORD, FindingCode.PASSWORD_REQUIRED)
+        for p in backup_problems
+    )
 
 
 def quick_check(
@@ -158,17 +177,23 @@ def quick_check(
 ) -> CheckReport:
     """Metadata, archive list, and the password against every encrypted archive."""
     by_archive = _password_findings(overview, password, keyring)
-    checks = [ArchiveCheck(archive=a, problems=list(by_archive.get(a.name, []))) for a in overview.archives]
+    checks = [
+        ArchiveCheck(archive=a, problems=list(by_archive.get(a.name, [])))
+        for a in overview.archives
+    ]
     password_blocks = _password_blocks(by_archive[""])
     for check in checks:
         is_locked = password_blocks and check.archive.encryption != Encryption.NONE
         check.ok = check.archive.is_complete and not is_locked and not has_error(check.problems)
     return CheckReport(
-        overview=overview, level="quick", archives=checks, backup_problems=list(overview.findings) + by_archive[""]
+        overview=overview,
+        level="quick",
+        archives=checks,
+        backup_problems=list(overview.findings) + by_archive[""],
     )
 
 
-def _unsafe_entry_collector(archive: InnerArchive):  # noqa: ANN202
+def _unsafe_entry_collector(archive: InnerArchive):
     examples: list[str] = []
     count = 0
 
@@ -196,7 +221,10 @@ def _unsafe_entry_collector(archive: InnerArchive):  # noqa: ANN202
 
 
 def _walk_for_check(
-    overview: BackupOverview, check: ArchiveCheck, keyring: ArchiveKeyRing | None, totals: ProgressTotals
+    overview: BackupOverview,
+    check: ArchiveCheck,
+    keyring: ArchiveKeyRing | None,
+    totals: ProgressTotals,
 ) -> None:
     archive = check.archive
     on_entry, unsafe_finding = _unsafe_entry_collector(archive)
@@ -244,7 +272,10 @@ def full_check(
 
 
 def archive_read_gate(
-    overview: BackupOverview, archive: InnerArchive, password: str | None, keyring: ArchiveKeyRing | None = None
+    overview: BackupOverview,
+    archive: InnerArchive,
+    password: str | None,
+    keyring: ArchiveKeyRing | None = None,
 ) -> ArchiveCheck:
     """The quick verdict for one archive before reading it (listing, extraction, download).
 
@@ -256,7 +287,9 @@ def archive_read_gate(
     check = next(c for c in quick.archives if c.archive is archive)
     if archive.encryption != Encryption.NONE:
         check.problems = check.problems + [
-            p for p in quick.backup_problems if p.code in (FindingCode.WRONG_PASSWORD, FindingCode.PASSWORD_REQUIRED)
+            p
+            for p in quick.backup_problems
+            if p.code in (FindingCode.WRONG_PASSWORD, FindingCode.PASSWORD_REQUIRED)
         ]
     check.ok = not has_error(check.problems)
     return check

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..backup_format.archive_keys import ArchiveKeyRing
+from ..backup_format.findings import Finding, FindingCode
 from ..backup_format.inner_tar import StopWalk
+from ..backup_format.securetar_header import Encryption
 from ..backup_format.tar_entry import DataSink, EntryType, TarEntry, normalise_member_path
 from .archive_walk import EntryNotFoundError, ProgressTotals, require_archive, walk_archive
 from .backup_overview import BackupOverview, InnerArchive
@@ -84,7 +86,10 @@ def _extract_one_archive(
     # Leaving the block always calls finish(): a cancelled or failed walk
     # removes the partial file and still reports what was decided.
     with SafeExtractor(
-        destination, selected_paths=sorted(tracker.wanted), conflict=conflict, archive_name=archive.name
+        destination,
+        selected_paths=sorted(tracker.wanted),
+        conflict=conflict,
+        archive_name=archive.name,
     ) as extractor:
 
         def on_entry(entry: TarEntry) -> DataSink | None:
@@ -100,13 +105,36 @@ def _extract_one_archive(
     report = extractor.finish()
     if problem is not None:
         report.problems.append(problem)
+        if report.written and archive.encryption != Encryption.V3:
+            report.problems.append(_unverified_files_finding(archive, len(report.written)))
     missing_reason = NOT_IN_ARCHIVE if problem is None else NOT_REACHED
     for wanted in sorted(tracker.wanted - tracker.seen):
         report.skipped.append((f"{archive.name}/{wanted}", missing_reason))
     if report.pending_hardlinks:
         pending, report.pending_hardlinks = report.pending_hardlinks, []
-        report.merge(_extract_hardlink_targets(overview, archive, keyring, destination, conflict, pending, totals))
+        report.merge(
+            _extract_hardlink_targets(
+                overview, archive, keyring, destination, conflict, pending, totals
+            )
+        )
     return report
+
+
+def _unverified_files_finding(archive: InnerArchive, count: int) -> Finding:
+    """Files written before damage was found, from an archive checked only as a whole.
+
+    A gzip checksum covers the whole archive and is only known at its end, so
+    the files written before may hold damaged bytes. (SecureTar v3
+    authenticates every 1 MiB block before any of it is written, so there the
+    files before the damage are known to be intact.)
+    """
+    return Finding(
+        FindingCode.ARCHIVE_CORRUPT,
+        f"The {count} file(s) written from {archive.file_name} could not be verified: the archive's "
+        "checksum covers all of it, so any of them may hold damaged bytes. Compare them with another "
+        "backup before relying on them.",
+        archive.name,
+    )
 
 
 def _extract_hardlink_targets(
@@ -171,7 +199,11 @@ def extract(
             report.problems.extend(gate.problems)
             continue
         try:
-            report.merge(_extract_one_archive(overview, archive, paths, keyring, destination, conflict, totals))
+            report.merge(
+                _extract_one_archive(
+                    overview, archive, paths, keyring, destination, conflict, totals
+                )
+            )
         except DiskFullError as err:
             # The file being written was removed; everything before it is complete.
             report.merge(err.report)
@@ -211,7 +243,13 @@ def read_entry(
             return _StopAfterClose(sink, lambda: True)
         raise StopWalk
 
-    outcome = walk_archive(overview, archive, keyring, on_entry, ProgressTotals(archive.member.available_size, progress, cancel))
+    outcome = walk_archive(
+        overview,
+        archive,
+        keyring,
+        on_entry,
+        ProgressTotals(archive.member.available_size, progress, cancel),
+    )
     if not found:
         if outcome.problem is not None:
             raise ReadEntryError(outcome.problem.message)

@@ -47,7 +47,11 @@ def list_entries(
             on_entry(entry)
 
     outcome = walk_archive(
-        overview, archive, keyring, forward, ProgressTotals(archive.member.available_size, progress, cancel)
+        overview,
+        archive,
+        keyring,
+        forward,
+        ProgressTotals(archive.member.available_size, progress, cancel),
     )
     check.entries = outcome.entries
     check.bytes = outcome.content_bytes
