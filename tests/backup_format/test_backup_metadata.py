@@ -12,6 +12,7 @@ from backup_inspector.backup_format.backup_metadata import (
     BackupMetadata,
     choose_metadata_member,
     compute_slug,
+    describe_backup_date,
     parse_backup_metadata,
 )
 from backup_inspector.backup_format.findings import FindingCode, Severity
@@ -354,7 +355,7 @@ def test_describe_full_backup() -> None:
     """describe() gives the sentence for a full backup in plain words."""
     metadata = _parse_valid(BACKUP_2026)
     assert metadata.describe() == (
-        "Full backup made by Home Assistant 2026.11.0 on 20 November 2026 at 03:00"
+        "Full backup made by Home Assistant 2026.11.0 on 20 November 2026 at 03:00 UTC"
     )
 
 
@@ -362,7 +363,7 @@ def test_describe_partial_backup_lists_contents() -> None:
     """describe() of a partial backup names Home Assistant, add-ons and folders."""
     metadata = _parse_valid(BACKUP_2021_FORMAT_1)
     assert metadata.describe() == (
-        "Partial backup made by Home Assistant 2021.4.6 on 2 May 2021 at 02:00: it holds "
+        "Partial backup made by Home Assistant 2021.4.6 on 2 May 2021 at 02:00 UTC: it holds "
         "Home Assistant, the add-on Visual Studio Code and the folders media and addons/local"
     )
 
@@ -375,7 +376,7 @@ def test_describe_partial_without_homeassistant_uses_supervisor_version() -> Non
     assert findings == []
     assert metadata is not None
     assert metadata.describe() == (
-        "Partial backup made by Supervisor 2025.02.0.dev0303 on 2 January 2026 at 03:04: "
+        "Partial backup made by Supervisor 2025.02.0.dev0303 on 2 January 2026 at 03:04 UTC: "
         "it holds the folder ssl"
     )
 
@@ -608,3 +609,10 @@ def test_compute_slug_is_case_insensitive() -> None:
     assert compute_slug("2026-01-01T00:00:00+00:00", "NAME") == compute_slug(
         "2026-01-01t00:00:00+00:00", "name"
     )
+
+
+def test_describe_names_a_non_utc_offset() -> None:
+    """A backup time written with an offset says which, so it cannot be mistaken for local time."""
+    assert describe_backup_date("2026-11-20T03:00:00+01:00") == "20 November 2026 at 03:00 (UTC+01:00)"
+    assert describe_backup_date("2026-11-20T03:00:00-05:30") == "20 November 2026 at 03:00 (UTC-05:30)"
+    assert describe_backup_date("2026-11-20T03:00:00") == "20 November 2026 at 03:00"

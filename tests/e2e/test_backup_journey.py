@@ -7,8 +7,6 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import pytest
-
 from backup_inspector.demo.backup_writer import (
     ArchiveSpec,
     FileSpec,
@@ -262,15 +260,6 @@ def test_preview_shows_markup_as_text(
     assert page.title() != "pwned"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "page bug: the description sentence gives the backup's time as written in the backup "
-        "(UTC here, backup_metadata.py BackupMetadata.describe()) without saying so, while the "
-        "'Made' fact right below is in the browser's time zone (format.js formatDate()): in "
-        "New York the same card says '21 November 2026 at 04:45' and '20 Nov 2026, 23:45'"
-    ),
-)
 def test_backup_description_and_facts_agree_on_the_date(
     open_page: Callable[..., Page], demo_site: Site
 ) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import pytest
-
 from backup_inspector.demo.backup_writer import share_folder_entries
 from backup_inspector.demo.demo_backups import DAMAGED_BACKUP, DEMO_PASSWORD, ENCRYPTED_BACKUP
 
@@ -104,15 +102,6 @@ def test_damaged_backup_gets_a_red_verdict_naming_the_broken_archive(
     expect(card.get_by_test_id("last-check")).to_have_text("Last check: problems found")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "page bug: web/static/js/browser.js renderListingStatus() adds 'The listing stopped "
-        "early' whenever the listing result has an error, even when every entry was listed "
-        "(here only the gzip trailer's CRC of share.tar.gz is wrong); the listing JSON has no "
-        "field that tells 'stopped early' from 'read to the end, checksum bad'"
-    ),
-)
 def test_damaged_archive_listed_to_the_end_is_not_called_stopped_early(
     open_page: Callable[..., Page], demo_site: Site
 ) -> None:
@@ -133,15 +122,6 @@ def test_damaged_archive_listed_to_the_end_is_not_called_stopped_early(
     assert "stopped early" not in status.inner_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "page/API bug: POST api/backups/<id>/password records a mistyped password as the "
-        "backup's last check (backup_routes.py set_password() calls _record_check() before "
-        "raising wrong-password), so a backup that just passed a full check is listed as "
-        "'Last check: problems found' and reopens with a red 'The password is wrong.' verdict"
-    ),
-)
 def test_a_mistyped_password_does_not_turn_a_good_backup_red(
     open_page: Callable[..., Page], demo_site: Site
 ) -> None:

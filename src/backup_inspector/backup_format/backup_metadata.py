@@ -266,13 +266,30 @@ def folder_archive_name(folder: str) -> str:
 
 
 def describe_backup_date(date_text: str) -> str:
-    """ "20 November 2026 at 03:00" for an ISO date; the raw text if it is not one."""
+    """ "20 November 2026 at 03:00 UTC" for an ISO date; the raw text if it is not one.
+
+    The time is the one written in the backup, so its zone is named: a page
+    or terminal elsewhere shows local times next to it, and an unlabelled
+    time would seem to contradict them.
+    """
     try:
         moment = datetime.fromisoformat(date_text)
     except ValueError:
         return date_text
     month = _MONTH_NAMES[moment.month - 1]
-    return f"{moment.day} {month} {moment.year} at {moment:%H:%M}"
+    return f"{moment.day} {month} {moment.year} at {moment:%H:%M}{_zone_label(moment)}"
+
+
+def _zone_label(moment: datetime) -> str:
+    """ " UTC", " (UTC+01:00)", or "" for a time without a zone."""
+    offset = moment.utcoffset()
+    if offset is None:
+        return ""
+    if not offset:
+        return " UTC"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f" (UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
 
 
 def _join_words(words: list[str]) -> str:

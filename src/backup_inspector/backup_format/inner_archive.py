@@ -59,12 +59,20 @@ class ArchiveReadError(Exception):
     """An inner archive could not be read to its end; `problem` says why, `detail` how."""
 
     def __init__(
-        self, problem: ArchiveProblem, detail: str, *, done_fraction: float | None = None
+        self,
+        problem: ArchiveProblem,
+        detail: str,
+        *,
+        done_fraction: float | None = None,
+        reached_end: bool = False,
     ) -> None:
         super().__init__(detail)
         self.problem = problem
         self.detail = detail
         self.done_fraction = done_fraction
+        # True when every entry was read and only an end-of-archive check failed
+        # (a gzip checksum): the listing is complete even though the archive is damaged.
+        self.reached_end = reached_end
 
 
 @dataclass(frozen=True)
@@ -308,7 +316,12 @@ def walk_inner_archive(
     except (DecryptionError, GzipError, InnerTarError) as err:
         walker.abort()
         problem = ArchiveProblem.CORRUPT if member.is_complete else ArchiveProblem.TRUNCATED
-        raise ArchiveReadError(problem, str(err), done_fraction=fraction(err)) from err
+        raise ArchiveReadError(
+            problem,
+            str(err),
+            done_fraction=fraction(err),
+            reached_end=at_end and member.is_complete and walker.saw_end_marker,
+        ) from err
     except BaseException:
         walker.abort()
         raise

@@ -40,6 +40,7 @@ class WalkOutcome:
     content_bytes: int
     result: WalkResult | None
     problem: Finding | None
+    read_to_end: bool  # every entry was read (even if an end-of-archive check then failed)
 
 
 class ProgressTotals:
@@ -112,9 +113,13 @@ def walk_archive(
             )
         except ArchiveReadError as err:
             return WalkOutcome(
-                walker.entries, walker.content_bytes, None, finding_for_read_error(archive, err)
+                walker.entries,
+                walker.content_bytes,
+                None,
+                finding_for_read_error(archive, err),
+                read_to_end=err.reached_end,
             )
-    return WalkOutcome(result.entries, result.content_bytes, result, None)
+    return WalkOutcome(result.entries, result.content_bytes, result, None, read_to_end=True)
 
 
 def finding_for_read_error(archive: InnerArchive, err: ArchiveReadError) -> Finding:

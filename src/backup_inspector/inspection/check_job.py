@@ -36,6 +36,7 @@ class ArchiveCheck:
     bytes: int | None = None  # content bytes of regular files
     compressed: bool | None = None
     problems: list[Finding] = field(default_factory=list)
+    read_to_end: bool | None = None  # None: not read; True: every entry was read
 
     def to_json(self) -> dict[str, object]:
         """Issue 2's per-archive JSON shape."""
@@ -49,6 +50,7 @@ class ArchiveCheck:
             "ok": self.ok,
             "entries": self.entries,
             "bytes": self.bytes,
+            "read_to_end": self.read_to_end,
             "problems": [p.to_json() for p in self.problems],
         }
 
@@ -231,6 +233,7 @@ def _walk_for_check(
     outcome = walk_archive(overview, archive, keyring, on_entry, totals)
     check.entries = outcome.entries
     check.bytes = outcome.content_bytes
+    check.read_to_end = outcome.read_to_end
     if outcome.result is not None:
         check.compressed = {"gzip": True, "tar": False}.get(outcome.result.compression.value)
     if outcome.problem is not None:

@@ -55,6 +55,7 @@ def list_entries(
     )
     check.entries = outcome.entries
     check.bytes = outcome.content_bytes
+    check.read_to_end = outcome.read_to_end
     if outcome.result is not None:
         check.compressed = {"gzip": True, "tar": False}.get(outcome.result.compression.value)
     if outcome.problem is not None:

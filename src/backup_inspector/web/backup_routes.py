@@ -125,7 +125,7 @@ async def set_password(request: web.Request) -> web.Response:
         report = await services.run_blocking(quick_check, overview, password)
     report_json = report.to_json()
     if _is_wrong_everywhere(report):
-        _record_check(services, known, report_json)
+        # A mistyped password says nothing about the backup: its last check stays.
         raise ApiError(
             400,
             "wrong-password",

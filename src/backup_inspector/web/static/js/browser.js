@@ -206,7 +206,9 @@ function renderListingStatus(listing, job) {
     const problems = (listing.result && listing.result.problems) || [];
     const damaged = problems.find((problem) => problem.severity === "error");
     const base = `${formatCount(listing.entry_count, "entry", "entries")}, ${formatBytes(listing.total_size)} in ${formatCount(listing.file_count, "file")}.`;
-    if (damaged) setListingStatus(`${base} The listing stopped early: ${damaged.message}`, "damaged");
+    const readToEnd = Boolean(listing.result && listing.result.read_to_end);
+    if (damaged && readToEnd) setListingStatus(`${base} Every entry was read, but ${damaged.message}`, "damaged");
+    else if (damaged) setListingStatus(`${base} The listing stopped early: ${damaged.message}`, "damaged");
     else setListingStatus(base, "complete");
   }
 }
