@@ -16,9 +16,15 @@ from ..backup_format.archive_keys import ArchiveKeyRing
 from ..backup_format.findings import Finding, FindingCode, Severity
 from ..backup_format.inner_archive import ArchiveProblem, ArchiveReadError, check_password
 from ..backup_format.safe_paths import Verdict, judge_entry
-from ..backup_format.securetar_header import Encryption
+from ..backup_format.securetar_header import Compression, Encryption
 from ..backup_format.tar_entry import TarEntry
-from .archive_walk import ProgressTotals, finding_for_read_error, has_error, walk_archive
+from .archive_walk import (
+    ProgressTotals,
+    WalkOutcome,
+    finding_for_read_error,
+    has_error,
+    walk_archive,
+)
 from .backup_overview import BackupOverview, InnerArchive
 from .progress import CancelToken, ProgressCallback
 
@@ -38,6 +44,17 @@ class ArchiveCheck:
     problems: list[Finding] = field(default_factory=list)
     read_to_end: bool | None = None  # None: not read; True: every entry was read
 
+    def record_walk(self, outcome: WalkOutcome) -> None:
+        """Take in what one walk over the archive saw, and its problem if it broke off."""
+        self.entries = outcome.entries
+        self.bytes = outcome.content_bytes
+        self.read_to_end = outcome.read_to_end
+        if outcome.result is not None:
+            self.compressed = outcome.result.compression == Compression.GZIP
+        if outcome.problem is not None:
+            self.problems.append(outcome.problem)
+        self.ok = not has_error(self.problems)
+
     def to_json(self) -> dict[str, object]:
         """Issue 2's per-archive JSON shape."""
         return {
@@ -50,7 +67,6 @@ class ArchiveCheck:
             "ok": self.ok,
             "entries": self.entries,
             "bytes": self.bytes,
-            "read_to_end": self.read_to_end,
             "problems": [p.to_json() for p in self.problems],
         }
 
@@ -230,18 +246,11 @@ def _walk_for_check(
 ) -> None:
     archive = check.archive
     on_entry, unsafe_finding = _unsafe_entry_collector(archive)
-    outcome = walk_archive(overview, archive, keyring, on_entry, totals)
-    check.entries = outcome.entries
-    check.bytes = outcome.content_bytes
-    check.read_to_end = outcome.read_to_end
-    if outcome.result is not None:
-        check.compressed = {"gzip": True, "tar": False}.get(outcome.result.compression.value)
-    if outcome.problem is not None:
-        check.problems.append(outcome.problem)
+    check.record_walk(walk_archive(overview, archive, keyring, on_entry, totals))
     extra = unsafe_finding()
     if extra is not None:
         check.problems.append(extra)
-    check.ok = not has_error(check.problems)
+        check.ok = not has_error(check.problems)
 
 
 def full_check(

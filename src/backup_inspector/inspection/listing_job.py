@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..backup_format.tar_entry import TarEntry, normalise_member_path
-from .archive_walk import ProgressTotals, has_error, require_archive, walk_archive
+from .archive_walk import ProgressTotals, require_archive, walk_archive
 from .backup_overview import BackupOverview
 from .check_job import ArchiveCheck, archive_read_gate, keyring_for
 from .progress import CancelToken, ProgressCallback
@@ -46,19 +46,6 @@ def list_entries(
         if is_at_or_under(entry.path, folder):
             on_entry(entry)
 
-    outcome = walk_archive(
-        overview,
-        archive,
-        keyring,
-        forward,
-        ProgressTotals(archive.member.available_size, progress, cancel),
-    )
-    check.entries = outcome.entries
-    check.bytes = outcome.content_bytes
-    check.read_to_end = outcome.read_to_end
-    if outcome.result is not None:
-        check.compressed = {"gzip": True, "tar": False}.get(outcome.result.compression.value)
-    if outcome.problem is not None:
-        check.problems.append(outcome.problem)
-    check.ok = not has_error(check.problems)
+    totals = ProgressTotals(archive.member.available_size, progress, cancel)
+    check.record_walk(walk_archive(overview, archive, keyring, forward, totals))
     return check

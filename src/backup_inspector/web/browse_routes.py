@@ -115,7 +115,8 @@ def _listing_work(
         except Exception:
             index.fail("internal-error", "Listing this archive failed unexpectedly.")
             raise
-        result = check.to_json()
+        # The page words a damaged archive differently when every entry was read.
+        result = {**check.to_json(), "read_to_end": check.read_to_end}
         if not check.entries and not check.ok:
             # Nothing could be read (wrong password, unsupported): let the next try start afresh.
             index.fail("not-readable", _first_problem_message(result))
