@@ -35,7 +35,7 @@ ENV \
     PYTHONPATH=/opt/backup_inspector \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-COPY requirements.txt /tmp/requirements.txt
+COPY requirements.txt requirements-fast.txt /tmp/
 
 RUN \
     if [ "${BUILD_ARCH}" = "armv7" ]; then \
@@ -59,9 +59,10 @@ RUN \
             --no-cache-dir \
             --only-binary=:all: \
             --root-user-action=ignore \
-            -r /tmp/requirements.txt; \
+            -r /tmp/requirements.txt \
+            -r /tmp/requirements-fast.txt; \
     fi \
-    && rm -f /tmp/requirements.txt \
+    && rm -f /tmp/requirements.txt /tmp/requirements-fast.txt \
     && find /usr/local/lib /usr/lib -depth -type d \
         \( -name __pycache__ -o -name tests \) -path "*/python3*" \
         -exec rm -rf {} +

@@ -84,13 +84,33 @@ def test_requirements_txt_equals_pyproject() -> None:
     assert requirements_pins() == pyproject_pins()
 
 
+def fast_requirements_pins() -> dict[str, str]:
+    """requirements-fast.txt, comments and blank lines dropped."""
+    text = (REPOSITORY_ROOT / "requirements-fast.txt").read_text(encoding="utf-8")
+    return parse_pins(
+        [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    )
+
+
+def test_requirements_fast_txt_equals_pyproject_extra() -> None:
+    """requirements-fast.txt pins exactly pyproject.toml's optional `fast` extra."""
+    pyproject = tomllib.loads((REPOSITORY_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert fast_requirements_pins() == parse_pins(
+        pyproject["project"]["optional-dependencies"]["fast"]
+    )
+
+
 def test_aarch64_and_amd64_install_requirements_txt_from_wheels() -> None:
-    """The non-armv7 branch installs requirements.txt and nothing else."""
-    _, other = install_branches()
-    assert re.search(r"pip3 install .*--only-binary=:all: .*-r /tmp/requirements\.txt;", other)
-    assert "==" not in other, "pin versions in requirements.txt, not in the Dockerfile"
+    """The non-armv7 branch installs requirements.txt and requirements-fast.txt, nothing else."""
+    armv7, other = install_branches()
+    assert re.search(
+        r"pip3 install .*--only-binary=:all: .*-r /tmp/requirements\.txt -r /tmp/requirements-fast\.txt;",
+        other,
+    )
+    assert "==" not in other, "pin versions in requirements files, not in the Dockerfile"
+    assert "requirements-fast" not in armv7, "no isal wheel exists for armv7"
     copies = [arguments for name, arguments in dockerfile_instructions() if name == "COPY"]
-    assert "requirements.txt /tmp/requirements.txt" in copies
+    assert "requirements.txt requirements-fast.txt /tmp/" in copies
 
 
 def test_armv7_pip_pins_equal_pyproject() -> None:

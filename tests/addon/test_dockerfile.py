@@ -195,6 +195,10 @@ def test_dockerignore_admits_only_what_the_dockerfile_copies() -> None:
     ]
     assert lines[0] == "*"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    sources = {arguments.split()[0].rstrip("/") for arguments in instructions("COPY")}
+    sources = {
+        source.rstrip("/")
+        for arguments in instructions("COPY")
+        for source in arguments.split()[:-1]  # the last word is the destination
+    }
     assert allowed == sources
     assert "**/__pycache__" in lines
