@@ -613,6 +613,10 @@ def test_compute_slug_is_case_insensitive() -> None:
 
 def test_describe_names_a_non_utc_offset() -> None:
     """A backup time written with an offset says which, so it cannot be mistaken for local time."""
-    assert describe_backup_date("2026-11-20T03:00:00+01:00") == "20 November 2026 at 03:00 (UTC+01:00)"
-    assert describe_backup_date("2026-11-20T03:00:00-05:30") == "20 November 2026 at 03:00 (UTC-05:30)"
+    assert (
+        describe_backup_date("2026-11-20T03:00:00+01:00") == "20 November 2026 at 03:00 (UTC+01:00)"
+    )
+    assert (
+        describe_backup_date("2026-11-20T03:00:00-05:30") == "20 November 2026 at 03:00 (UTC-05:30)"
+    )
     assert describe_backup_date("2026-11-20T03:00:00") == "20 November 2026 at 03:00"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from backup_inspector.demo.backup_writer import (
     ArchiveSpec,
+    FileSpec,
     compute_slug,
     core_style_file_name,
     find_crc_breaking_offset,
@@ -30,6 +31,7 @@ from backup_inspector.demo.backup_writer import (
     supervisor_archive_entries,
     write_backup,
 )
+from backup_inspector.demo.entry_specs import archive_specs
 
 #: Password of every encrypted demo backup; shown in the demo's documentation.
 DEMO_PASSWORD = "demo-password"
@@ -57,76 +59,66 @@ def _timestamp(date: str) -> float:
     return datetime.fromisoformat(date).timestamp()
 
 
-def _current_extra(date: str) -> dict[str, object]:
+def _current_extra(date: str, *, is_automatic: bool = False) -> dict[str, object]:
     """The `extra` block Core passes to Supervisor for its backups (format-spec §3.3)."""
     return {
         "instance_id": DEMO_INSTANCE_ID,
-        "with_automatic_settings": False,
+        "with_automatic_settings": is_automatic,
         "supervisor.backup_request_date": date,
     }
 
 
-def _write_full_unencrypted(path: Path) -> None:
-    """(a) A plain full backup as Supervisor 2026.11 writes it."""
-    name, date = FULL_BACKUP
-    mtime = _timestamp(date) - 1800.5
-    archives = [
-        ArchiveSpec(
-            "homeassistant",
-            homeassistant_archive_entries(DEMO_HOMEASSISTANT_VERSION, mtime=mtime),
-            root_mtime=mtime,
-        ),
-        ArchiveSpec("core_mosquitto", mosquitto_addon_entries(mtime), root_mtime=mtime),
-        ArchiveSpec("share", share_folder_entries(mtime), root_mtime=mtime),
-        ArchiveSpec("ssl", ssl_folder_entries(mtime), root_mtime=mtime),
-    ]
+def _full_backup_components(mtime: float) -> dict[str, list[FileSpec]]:
+    """Entries of a full demo backup's components: Home Assistant, Mosquitto, share, ssl."""
+    return {
+        "homeassistant": homeassistant_archive_entries(DEMO_HOMEASSISTANT_VERSION, mtime=mtime),
+        "core_mosquitto": mosquitto_addon_entries(mtime),
+        "share": share_folder_entries(mtime),
+        "ssl": ssl_folder_entries(mtime),
+    }
+
+
+def _write_current(
+    path: Path,
+    backup: tuple[str, str],
+    archives: list[ArchiveSpec],
+    *,
+    password: str | None = None,
+    is_automatic: bool = False,
+) -> None:
+    """Write `backup` (name, date) as Supervisor 2026.11 does, with Core's `extra` block."""
+    name, date = backup
     metadata = make_metadata(
         archives,
         name=name,
         date=date,
+        password=password,
         homeassistant_version=DEMO_HOMEASSISTANT_VERSION,
         supervisor_version=DEMO_SUPERVISOR_VERSION,
-        extra=_current_extra(date),
+        extra=_current_extra(date, is_automatic=is_automatic),
     )
-    write_backup(path, archives, metadata=metadata, outer_mtime=_timestamp(date))
+    write_backup(path, archives, password=password, metadata=metadata, outer_mtime=_timestamp(date))
+
+
+def _write_full_unencrypted(path: Path) -> None:
+    """(a) A plain full backup as Supervisor 2026.11 writes it."""
+    mtime = _timestamp(FULL_BACKUP[1]) - 1800.5
+    archives = archive_specs(_full_backup_components(mtime), root_mtime=mtime)
+    _write_current(path, FULL_BACKUP, archives)
 
 
 def _write_encrypted_v3(path: Path) -> None:
     """(b) An automatic backup encrypted with SecureTar v3, including supervisor.tar.gz."""
-    name, date = ENCRYPTED_BACKUP
-    mtime = _timestamp(date) - 900.25
-    archives = [
-        ArchiveSpec(
-            "homeassistant",
-            homeassistant_archive_entries(DEMO_HOMEASSISTANT_VERSION, mtime=mtime),
-            encryption="v3",
-            root_mtime=mtime,
-        ),
-        ArchiveSpec(
-            "core_mosquitto", mosquitto_addon_entries(mtime), encryption="v3", root_mtime=mtime
-        ),
-        ArchiveSpec("share", share_folder_entries(mtime), encryption="v3", root_mtime=mtime),
-        ArchiveSpec("ssl", ssl_folder_entries(mtime), encryption="v3", root_mtime=mtime),
-        ArchiveSpec(
-            "supervisor",
-            supervisor_archive_entries(mtime),
-            encryption="v3",
-            include_root_entry=False,
-        ),
-    ]
-    extra = _current_extra(date) | {"with_automatic_settings": True}
-    metadata = make_metadata(
-        archives,
-        name=name,
-        date=date,
-        password=DEMO_PASSWORD,
-        homeassistant_version=DEMO_HOMEASSISTANT_VERSION,
-        supervisor_version=DEMO_SUPERVISOR_VERSION,
-        extra=extra,
+    mtime = _timestamp(ENCRYPTED_BACKUP[1]) - 900.25
+    supervisor = ArchiveSpec(
+        "supervisor",
+        supervisor_archive_entries(mtime),
+        encryption="v3",
+        include_root_entry=False,
     )
-    write_backup(
-        path, archives, password=DEMO_PASSWORD, metadata=metadata, outer_mtime=_timestamp(date)
-    )
+    components = _full_backup_components(mtime)
+    archives = [*archive_specs(components, encryption="v3", root_mtime=mtime), supervisor]
+    _write_current(path, ENCRYPTED_BACKUP, archives, password=DEMO_PASSWORD, is_automatic=True)
 
 
 def _write_damaged(path: Path) -> None:
@@ -137,21 +129,9 @@ def _write_damaged(path: Path) -> None:
     only the CRC32 in the gzip trailer disagrees — the subtle kind of damage
     a checker must find and HA itself never notices (format-spec §5).
     """
-    name, date = DAMAGED_BACKUP
-    mtime = _timestamp(date) - 3600.5
-    archives = [
-        ArchiveSpec("share", share_folder_entries(mtime), root_mtime=mtime),
-        ArchiveSpec("ssl", ssl_folder_entries(mtime), root_mtime=mtime),
-    ]
-    metadata = make_metadata(
-        archives,
-        name=name,
-        date=date,
-        homeassistant_version=DEMO_HOMEASSISTANT_VERSION,
-        supervisor_version=DEMO_SUPERVISOR_VERSION,
-        extra=_current_extra(date),
-    )
-    write_backup(path, archives, metadata=metadata, outer_mtime=_timestamp(date))
+    mtime = _timestamp(DAMAGED_BACKUP[1]) - 3600.5
+    components = {"share": share_folder_entries(mtime), "ssl": ssl_folder_entries(mtime)}
+    _write_current(path, DAMAGED_BACKUP, archive_specs(components, root_mtime=mtime))
     flip_byte(path, find_crc_breaking_offset(path, "share.tar.gz"))
 
 
@@ -159,21 +139,12 @@ def _write_legacy_2021(path: Path) -> None:
     """(d) A 2021 Supervisor backup: temp-dir PAX outer, format-v1 metadata, legacy v1."""
     name, date = LEGACY_BACKUP
     mtime = _timestamp(date) - 120.5
-    archives = [
-        ArchiveSpec(
-            "homeassistant",
-            homeassistant_archive_entries("2021.9.7", layout="folder", mtime=mtime),
-            encryption="v1-legacy",
-            root_mtime=mtime,
-        ),
-        ArchiveSpec(
-            "core_mosquitto",
-            mosquitto_addon_entries(mtime),
-            encryption="v1-legacy",
-            root_mtime=mtime,
-        ),
-        ArchiveSpec("share", share_folder_entries(mtime), encryption="v1-legacy", root_mtime=mtime),
-    ]
+    components = {
+        "homeassistant": homeassistant_archive_entries("2021.9.7", layout="folder", mtime=mtime),
+        "core_mosquitto": mosquitto_addon_entries(mtime),
+        "share": share_folder_entries(mtime),
+    }
+    archives = archive_specs(components, encryption="v1-legacy", root_mtime=mtime)
     metadata = make_metadata(
         archives,
         name=name,
