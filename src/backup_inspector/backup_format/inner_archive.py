@@ -25,6 +25,7 @@ from .inner_tar import InnerTarError, InnerTarWalker, StopWalk
 from .outer_tar import OuterMember
 from .secretstream_v3 import (
     V3_CIPHERTEXT_CHUNK_SIZE,
+    AuthenticationError,
     check_v3_ciphertext_size,
     decrypt_secretstream,
     expected_v3_ciphertext_size,
@@ -226,10 +227,10 @@ def _decrypt_without_final(raw: Iterator[bytes], material, plaintext_size: int) 
     """Decrypt the whole messages of a v3 stream whose length is wrong, ignoring FINAL placement."""
     try:
         yield from decrypt_secretstream(raw, material, plaintext_size=plaintext_size)
-    except DecryptionError as err:
-        if "authentication" in str(err):
-            raise
-        # FINAL-tag complaints are expected here; the late length check explains them.
+    except AuthenticationError:
+        raise
+    except DecryptionError:
+        pass  # FINAL-tag complaints are expected here; the late length check explains them.
 
 
 def walk_inner_archive(

@@ -24,6 +24,10 @@ V3_CIPHERTEXT_CHUNK_SIZE = V3_CHUNK_SIZE + V3_CHUNK_OVERHEAD
 _TAG_FINAL = bindings.crypto_secretstream_xchacha20poly1305_TAG_FINAL
 
 
+class AuthenticationError(DecryptionError):
+    """A v3 message failed its authentication check: its bytes were altered."""
+
+
 def expected_v3_ciphertext_size(plaintext_size: int) -> int:
     """plaintext + 17 bytes per 1 MiB message, at least one message."""
     chunks = max(1, -(-plaintext_size // V3_CHUNK_SIZE))
@@ -65,7 +69,7 @@ def decrypt_secretstream(
         try:
             plain, tag = bindings.crypto_secretstream_xchacha20poly1305_pull(state, chunk, None)
         except CryptoError as err:
-            raise DecryptionError(
+            raise AuthenticationError(
                 f"encrypted block {index + 1} of {expected_messages} failed its "
                 "authentication check: the data was altered or damaged",
                 offset=index * V3_CHUNK_SIZE,

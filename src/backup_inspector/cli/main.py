@@ -202,7 +202,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     failed = (
         has_error(report.problems)
         or bool(report.refused)
-        or bool(getattr(report, "stopped_reason", None))
+        or bool(report.stopped_reason)
         or any(reason in (NOT_IN_ARCHIVE, NOT_REACHED) for _, reason in report.skipped)
     )
     return exit_codes.PROBLEMS if failed else exit_codes.OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import sys
 import time
@@ -20,8 +21,6 @@ class Style:
     """ANSI colours, or nothing when the stream is not a terminal (or NO_COLOR is set)."""
 
     def __init__(self, stream: TextIO) -> None:
-        import os  # noqa: PLC0415
-
         self.enabled = stream.isatty() and "NO_COLOR" not in os.environ
 
     def _wrap(self, code: str, text: str) -> str:
@@ -173,9 +172,8 @@ def print_extract_report(report: ExtractReport, out: TextIO) -> None:
     if report.problems:
         out.write("Problems:\n")
         print_findings(report.problems, out, style)
-    stopped = getattr(report, "stopped_reason", None)
-    if stopped:
-        out.write(style.bad(f"Stopped: {stopped}") + "\n")
+    if report.stopped_reason:
+        out.write(style.bad(f"Stopped: {report.stopped_reason}") + "\n")
 
 
 class ProgressLine:
