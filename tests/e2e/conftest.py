@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,12 +241,16 @@ def scroll_below_header(target: Locator) -> None:
     )
 
 
-def save_screenshot(page: Page, name: str) -> Path:
-    """Save a viewport screenshot (not full page: the header is sticky) under docs/screenshots."""
+def save_screenshot(page: Page, name: str, mask: Sequence[Locator] = ()) -> Path:
+    """Save a viewport screenshot (not full page: the header is sticky) under docs/screenshots.
+
+    `mask` covers parts that differ from machine to machine (free disk space),
+    so the committed pictures only change when the page does.
+    """
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / name
     page.mouse.move(0, 0)  # no hover effect on whatever was clicked last
-    page.screenshot(path=str(path), animations="disabled", caret="hide")
+    page.screenshot(path=str(path), animations="disabled", caret="hide", mask=list(mask))
     return path
 
 

@@ -185,7 +185,7 @@ def test_unlock_check_browse_extract_download_and_preview_in_the_panel(
         on_disk = demo_site.share_dir / destination / path
         assert on_disk.read_bytes() == spec_bytes(path), f"{on_disk} differs from the original"
     scroll_below_header(app.get_by_test_id("extract-card"))
-    save_screenshot(page, "extract-summary.png")
+    save_screenshot(page, "extract-summary.png", mask=[app.get_by_test_id("extract-space")])
 
     # Download one file straight to the browser.
     with page.expect_download() as download_info:
