@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from backup_inspector.backup_format.findings import FindingCode, Severity
+from backup_inspector.backup_format.tar_entry import TarEntry
 from backup_inspector.demo.backup_writer import (
     ArchiveSpec,
     FileSpec,
@@ -28,7 +29,7 @@ from backup_inspector.demo.backup_writer import (
     random_content,
     truncate_file,
 )
-from backup_inspector.inspection.backup_overview import open_backup
+from backup_inspector.inspection.backup_overview import InnerArchive, open_backup
 from backup_inspector.inspection.check_job import CheckReport, full_check, quick_check
 from backup_inspector.inspection.progress import CancelToken, JobCancelledError, Progress
 
@@ -664,3 +665,21 @@ def test_damage_position_in_message_is_not_misleading(build_backup: Callable[...
     position = re.search(r"at (\d+) %", message)
     assert position is not None, message
     assert int(position.group(1)) >= 50, message
+
+
+def test_full_check_shows_every_entry_to_the_observer(
+    era_backups: dict[str, WrittenBackup],
+) -> None:
+    """One pass checks and indexes: the observer of each archive sees exactly its entries."""
+    written = era_backups["supervisor_2026_v3"]
+    overview = open_backup(written.path)
+    seen: dict[str, list[str]] = {}
+
+    def observer_for(archive: InnerArchive) -> Callable[[TarEntry], None]:
+        paths = seen.setdefault(archive.name, [])
+        return lambda entry: paths.append(entry.path)
+
+    report = full_check(overview, written.password, on_archive_entries=observer_for)
+    assert report.ok
+    for check in report.archives:
+        assert len(seen[check.archive.name]) == check.entries

@@ -226,3 +226,24 @@ def test_index_paging_and_totals() -> None:
     assert index.selection_size(["b", "b/deep"]) == (6, 2)
     assert index.selection_size(["."]) == (15, 3)
     assert index.folder_page("b/deep", 0, 10).rows[0]["path"] == "b/deep/x.bin"
+
+
+async def test_full_check_leaves_the_listings_behind(client: TestClient) -> None:
+    """After a full check, every archive browses at once: no listing job reads it again."""
+    backup_id = await backup_id_named(client, PLAIN_NAME)
+    started = await post_json(
+        client, f"/api/backups/{backup_id}/checks", {"kind": "full"}, status=202
+    )
+    check = await wait_for_job(client, started["job"]["id"])
+    assert check["state"] == "succeeded"
+    detail = await get_json(client, f"/api/backups/{backup_id}")
+    for archive in detail["archives"]:
+        name = archive["name"]
+        listing = await post_json(client, f"/api/backups/{backup_id}/listing", {"archive": name})
+        assert listing["job"] is None, f"{name} was listed again"
+        assert listing["listing"]["is_complete"] is True
+        assert listing["listing"]["result"]["read_to_end"] is True
+        page = await post_json(client, f"/api/backups/{backup_id}/browse", {"archive": name})
+        assert page["total"] > 0
+    jobs = await get_json(client, f"/api/jobs?backup={backup_id}")
+    assert [job["kind"] for job in jobs["jobs"]] == ["full-check"]

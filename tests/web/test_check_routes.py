@@ -159,6 +159,7 @@ class BlockingCheck:
         password: str | None,
         progress: Any = None,
         cancel: CancelToken | None = None,
+        on_archive_entries: Any = None,
     ) -> Any:
         self.started.set()
         progress(Progress("share", 50, 100, 50, 200))

@@ -9,6 +9,7 @@ release the GIL, and the machines this runs on have at least two cores.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -238,14 +239,24 @@ def _unsafe_entry_collector(archive: InnerArchive):
     return on_entry, finding
 
 
+EntryObserver = Callable[[TarEntry], None]
+
+
 def _walk_for_check(
     overview: BackupOverview,
     check: ArchiveCheck,
     keyring: ArchiveKeyRing | None,
     totals: ProgressTotals,
+    observer: EntryObserver | None,
 ) -> None:
     archive = check.archive
-    on_entry, unsafe_finding = _unsafe_entry_collector(archive)
+    collect_unsafe, unsafe_finding = _unsafe_entry_collector(archive)
+
+    def on_entry(entry: TarEntry) -> None:
+        collect_unsafe(entry)
+        if observer is not None:
+            observer(entry)
+
     check.record_walk(walk_archive(overview, archive, keyring, on_entry, totals))
     extra = unsafe_finding()
     if extra is not None:
@@ -253,16 +264,26 @@ def _walk_for_check(
         check.ok = not has_error(check.problems)
 
 
+def _observer_for(
+    check: ArchiveCheck, on_archive_entries: Callable[[InnerArchive], EntryObserver | None] | None
+) -> EntryObserver | None:
+    return on_archive_entries(check.archive) if on_archive_entries is not None else None
+
+
 def full_check(
     overview: BackupOverview,
     password: str | None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    on_archive_entries: Callable[[InnerArchive], EntryObserver | None] | None = None,
 ) -> CheckReport:
     """Read every inner archive to its last byte and verify everything the format allows.
 
     Archives whose password check failed are not read (their problem is
-    already named). Raises JobCancelledError if `cancel` is set.
+    already named). `on_archive_entries`, if given, is asked once per archive
+    to be read for a callback that then sees its every entry (from the reading thread):
+    checking and listing are then one pass, so browsing after a full check
+    needs no second read. Raises JobCancelledError if `cancel` is set.
     """
     keyring = keyring_for(password)
     report = quick_check(overview, password, keyring)
@@ -278,7 +299,13 @@ def full_check(
         to_read.append(check)
     totals = ProgressTotals(sum(c.archive.member.available_size for c in to_read), progress, cancel)
     with ThreadPoolExecutor(max_workers=PARALLEL_ARCHIVES, thread_name_prefix="check") as pool:
-        for future in [pool.submit(_walk_for_check, overview, c, keyring, totals) for c in to_read]:
+        futures = [
+            pool.submit(
+                _walk_for_check, overview, c, keyring, totals, _observer_for(c, on_archive_entries)
+            )
+            for c in to_read
+        ]
+        for future in futures:
             future.result()
     return report
 

@@ -22,6 +22,7 @@ from backup_inspector.web.api_errors import (
 from backup_inspector.web.app_services import AppServices, services_of
 from backup_inspector.web.backup_json import detail_json, summary_json
 from backup_inspector.web.backup_registry import KnownBackup
+from backup_inspector.web.check_listings import CheckListingRecorder
 from backup_inspector.web.check_verdict import history_summary, verdict_for
 from backup_inspector.web.engine_errors import explained_os_errors
 
@@ -165,9 +166,19 @@ def _check_work(services: AppServices, known: KnownBackup, overview: BackupOverv
             if kind == "quick":
                 report = quick_check(overview, password)
             else:
-                report = full_check(
-                    overview, password, progress=context.report_progress, cancel=context.cancel
-                )
+                listings = CheckListingRecorder(services, known, context.job.job_id)
+                try:
+                    report = full_check(
+                        overview,
+                        password,
+                        progress=context.report_progress,
+                        cancel=context.cancel,
+                        on_archive_entries=listings.observer_for,
+                    )
+                except BaseException:
+                    listings.abandon()
+                    raise
+                listings.finish(report, password)
         report_json = report.to_json()
         if password is not None and overview.is_protected and report.ok:
             services.passwords.mark_verified(known.backup_id, password)
