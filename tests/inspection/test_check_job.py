@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import os
 import re
@@ -12,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from backup_inspector.backup_format.findings import FindingCode, Severity
 from backup_inspector.backup_format.tar_entry import TarEntry
@@ -33,6 +31,8 @@ from backup_inspector.inspection.backup_overview import InnerArchive, open_backu
 from backup_inspector.inspection.check_job import CheckReport, full_check, quick_check
 from backup_inspector.inspection.progress import CancelToken, JobCancelledError, Progress
 
+from .independent_crypto import decrypt_v1_by_hand
+
 #: Bytes before the encrypted payload of an inner archive (format-spec §2.3-§2.5).
 ENVELOPE_HEADER_SIZE = {"v1-legacy": 16, "v1-fixed": 16, "v2": 48, "v3": 136}
 
@@ -52,19 +52,6 @@ def member(compressed: bool, name: str = "share") -> str:
     return f"{name}.tar.gz" if compressed else f"{name}.tar"
 
 
-def _legacy_v1_plaintext(ciphertext: bytes, password: str) -> bytes:
-    """Decrypt a legacy v1 archive by hand (format-spec §2.2): SHA-256 x100 key and IV, AES-CBC."""
-    key = password.encode()
-    for _ in range(100):
-        key = hashlib.sha256(key).digest()
-    key = key[:16]
-    iv = key + ciphertext[:16]
-    for _ in range(100):
-        iv = hashlib.sha256(iv).digest()
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv[:16])).decryptor()
-    return decryptor.update(ciphertext[16:]) + decryptor.finalize()
-
-
 def middle_damage_offset(
     path: Path, name: str, encryption: str, compressed: bool, password: str
 ) -> int:
@@ -82,7 +69,7 @@ def middle_damage_offset(
         handle.seek(data_offset)
         raw = handle.read(size)
     salt = ENVELOPE_HEADER_SIZE.get(encryption, 0)
-    plain = raw if encryption == "none" else _legacy_v1_plaintext(raw, password)
+    plain = raw if encryption == "none" else decrypt_v1_by_hand(raw, password)
     with tarfile.open(fileobj=io.BytesIO(plain), mode="r:") as tar:
         header_offsets = [info.offset for info in tar.getmembers()]
     nearest = min(header_offsets, key=lambda offset: abs(offset - len(plain) // 2))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import shutil
 import struct
@@ -12,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from backup_inspector.backup_format.findings import FindingCode
 from backup_inspector.backup_format.tar_entry import TarEntry
@@ -29,6 +27,8 @@ from backup_inspector.inspection.archive_walk import ArchiveNotFoundError
 from backup_inspector.inspection.backup_overview import BackupOverview, open_backup
 from backup_inspector.inspection.check_job import ArchiveCheck
 from backup_inspector.inspection.listing_job import list_entries
+
+from .independent_crypto import decrypt_v1_by_hand
 
 EXPECTED_TYPE = {"file": "file", "dir": "dir", "symlink": "symlink", "hardlink": "hardlink"}
 
@@ -54,19 +54,6 @@ def normalised(name: str) -> str:
 # --------------------------------------------------------------------------
 
 
-def _v1_plaintext(ciphertext: bytes, password: str) -> bytes:
-    """AES-128-CBC with SHA-256 x100 key and IV; padding left in place (tar ignores it)."""
-    key = password.encode()
-    for _ in range(100):
-        key = hashlib.sha256(key).digest()
-    key = key[:16]
-    iv = key + ciphertext[:16]
-    for _ in range(100):
-        iv = hashlib.sha256(iv).digest()
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv[:16])).decryptor()
-    return decryptor.update(ciphertext[16:]) + decryptor.finalize()
-
-
 def _inflate_gzip_ignoring_trailer(data: bytes) -> bytes:
     """Inflate a gzip stream without judging its trailer (legacy v1 splits it, §2.3)."""
     flags, position = data[3], 10
@@ -86,7 +73,7 @@ def independent_names(path: Path, member_name: str, password: str | None) -> lis
     with path.open("rb") as handle:
         handle.seek(data_offset)
         raw = handle.read(size)
-    plain = raw if password is None or raw[:2] == b"\x1f\x8b" else _v1_plaintext(raw, password)
+    plain = raw if password is None or raw[:2] == b"\x1f\x8b" else decrypt_v1_by_hand(raw, password)
     if plain[:2] == b"\x1f\x8b":
         plain = _inflate_gzip_ignoring_trailer(plain)
     with tarfile.open(fileobj=io.BytesIO(plain), mode="r:") as tar:
