@@ -15,12 +15,17 @@ from backup_inspector.backup_format.aes_cbc_stream import (
 )
 from backup_inspector.backup_format.archive_keys import KeyMaterial
 from backup_inspector.backup_format.secretstream_v3 import (
+    PULL_BACKEND,
+    PULL_IMPLEMENTATIONS,
     V3_CHUNK_SIZE,
     V3_CIPHERTEXT_CHUNK_SIZE,
     check_v3_ciphertext_size,
     decrypt_secretstream,
     expected_v3_ciphertext_size,
+    hchacha20,
 )
+
+PULL_BACKENDS = sorted(PULL_IMPLEMENTATIONS)
 
 KEY = KeyMaterial(key=bytes(range(16)), iv=bytes(range(16, 32)))
 
@@ -90,8 +95,9 @@ def v3_encrypt(plain: bytes, key: bytes) -> tuple[bytes, bytes]:
     return header, bytes(out)
 
 
+@pytest.mark.parametrize("backend", PULL_BACKENDS)
 @pytest.mark.parametrize("size", [0, 1, V3_CHUNK_SIZE, V3_CHUNK_SIZE + 1, 2 * V3_CHUNK_SIZE])
-def test_v3_roundtrip_lengths(size: int) -> None:
+def test_v3_roundtrip_lengths(size: int, backend: str) -> None:
     """v3: every message authenticates, FINAL comes last, the length rule holds."""
     key = os.urandom(32)
     plain = os.urandom(size)
@@ -100,13 +106,17 @@ def test_v3_roundtrip_lengths(size: int) -> None:
     check_v3_ciphertext_size(len(cipher), size)
     out = b"".join(
         decrypt_secretstream(
-            chunks(cipher, V3_CIPHERTEXT_CHUNK_SIZE), KeyMaterial(key, header), plaintext_size=size
+            chunks(cipher, V3_CIPHERTEXT_CHUNK_SIZE),
+            KeyMaterial(key, header),
+            plaintext_size=size,
+            backend=backend,
         )
     )
     assert out == plain
 
 
-def test_v3_flipped_byte_names_the_block() -> None:
+@pytest.mark.parametrize("backend", PULL_BACKENDS)
+def test_v3_flipped_byte_names_the_block(backend: str) -> None:
     """v3: a flipped byte fails authentication of its message, which is named."""
     key = os.urandom(32)
     header, cipher = v3_encrypt(os.urandom(V3_CHUNK_SIZE + 10), key)
@@ -118,18 +128,23 @@ def test_v3_flipped_byte_names_the_block() -> None:
                 chunks(bytes(damaged), V3_CIPHERTEXT_CHUNK_SIZE),
                 KeyMaterial(key, header),
                 plaintext_size=V3_CHUNK_SIZE + 10,
+                backend=backend,
             )
         )
 
 
-def test_v3_early_final_tag() -> None:
+@pytest.mark.parametrize("backend", PULL_BACKENDS)
+def test_v3_early_final_tag(backend: str) -> None:
     """v3: a stream whose FINAL tag comes too early (header claims more) is refused."""
     key = os.urandom(32)
     header, cipher = v3_encrypt(b"short", key)
     with pytest.raises(DecryptionError, match="too soon"):
         list(
             decrypt_secretstream(
-                [cipher], KeyMaterial(key, header), plaintext_size=2 * V3_CHUNK_SIZE
+                [cipher],
+                KeyMaterial(key, header),
+                plaintext_size=2 * V3_CHUNK_SIZE,
+                backend=backend,
             )
         )
 
@@ -138,3 +153,62 @@ def test_v3_truncated_length_check() -> None:
     """v3: a stream shorter than its header says is cut short."""
     with pytest.raises(DecryptionError, match="cut short"):
         check_v3_ciphertext_size(expected_v3_ciphertext_size(5000) - 1, 5000)
+
+
+def test_openssl_is_the_pull_backend_here() -> None:
+    """The fast path is the one in use on a normal OpenSSL build (the fallback is for FIPS-only builds)."""
+    assert PULL_BACKEND == "openssl"
+
+
+def test_hchacha20_test_vector() -> None:
+    """HChaCha20 matches the test vector of draft-irtf-cfrg-xchacha-03 §2.2.1."""
+    key = bytes(range(32))
+    nonce = bytes.fromhex("000000090000004a0000000031415927")
+    assert hchacha20(key, nonce).hex() == (
+        "82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc"
+    )
+
+
+_SODIUM_TAGS = (
+    bindings.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
+    bindings.crypto_secretstream_xchacha20poly1305_TAG_PUSH,
+    bindings.crypto_secretstream_xchacha20poly1305_TAG_REKEY,
+)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_openssl_pull_matches_libsodium_messages(seed: int) -> None:
+    """Every message length (MAC padding) and every tag, REKEY included, as libsodium wrote them."""
+    import random  # noqa: PLC0415 - only this test needs reproducible sizes
+
+    rng = random.Random(seed)
+    key = os.urandom(32)
+    state = bindings.crypto_secretstream_xchacha20poly1305_state()
+    header = bindings.crypto_secretstream_xchacha20poly1305_init_push(state, key)
+    messages = [(os.urandom(rng.randrange(0, 200)), rng.choice(_SODIUM_TAGS)) for _ in range(40)]
+    sealed = [
+        bindings.crypto_secretstream_xchacha20poly1305_push(state, plain, None, tag)
+        for plain, tag in messages
+    ]
+    puller = PULL_IMPLEMENTATIONS["openssl"](KeyMaterial(key, header))
+    for (plain, tag), message in zip(messages, sealed, strict=True):
+        assert puller.pull(message) == (plain, tag)
+
+
+@pytest.mark.parametrize("backend", PULL_BACKENDS)
+@pytest.mark.parametrize("where", ["tag byte", "ciphertext", "mac", "too short"])
+def test_each_part_of_a_message_is_authenticated(backend: str, where: str) -> None:
+    """A change to the tag byte, the ciphertext or the MAC, or a stub message, is rejected."""
+    key = os.urandom(32)
+    header, cipher = v3_encrypt(os.urandom(100), key)
+    damaged = bytearray(cipher)
+    if where == "too short":
+        damaged = damaged[:16]
+    else:
+        damaged[{"tag byte": 0, "ciphertext": 50, "mac": -1}[where]] ^= 0x80
+    with pytest.raises(DecryptionError, match="authentication"):
+        list(
+            decrypt_secretstream(
+                [bytes(damaged)], KeyMaterial(key, header), plaintext_size=100, backend=backend
+            )
+        )
