@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .archive_keys import KeyMaterial
+from .piece_buffers import BufferRing
 from .securetar_header import AES_BLOCK
 
 
@@ -68,21 +69,28 @@ def decrypt_first_block(material: KeyMaterial, ciphertext: bytes) -> bytes:
 
 
 def decrypt_cbc_stream(
-    chunks: Iterable[bytes],
+    chunks: Iterable[bytes | memoryview],
     material: KeyMaterial,
     *,
     plaintext_size: int | None,
+    out: BufferRing | None = None,
 ) -> Iterator[bytes | memoryview]:
     """Decrypt ciphertext chunks (whole AES blocks each but the last) in order.
 
     With `plaintext_size` (v2) yield exactly that many bytes and verify the
-    padding after them; without it (v1) yield every decrypted byte.
+    padding after them; without it (v1) yield every decrypted byte. With
+    `out`, plaintext is written into its buffers (each at least a chunk plus
+    one block long) instead of fresh bytes objects.
     """
     decryptor = Cipher(algorithms.AES(material.key), modes.CBC(material.iv)).decryptor()
     emitted = 0
     padding = bytearray()
     for chunk in chunks:
-        plain = decryptor.update(chunk)
+        if out is None:
+            plain: bytes | memoryview = decryptor.update(chunk)
+        else:
+            buffer = out.take()
+            plain = buffer[: decryptor.update_into(chunk, buffer)]
         if plaintext_size is None:
             yield plain
             continue

@@ -2,7 +2,7 @@
 
 One pass does everything: the full check, the listing and the extraction are
 the same walk with different entry callbacks. Memory stays constant: data
-moves through in pieces of about 1 MiB (4 MiB after inflation at most).
+moves through in pieces of about 1 MiB, in reused buffers (piece_buffers).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from .aes_cbc_stream import (
     DecryptionError,
@@ -23,7 +23,9 @@ from .archive_keys import ArchiveKeyRing, WrongPasswordError
 from .gzip_verifier import GzipError, GzipVerifier
 from .inner_tar import InnerTarError, InnerTarWalker, StopWalk
 from .outer_tar import OuterMember
+from .piece_buffers import BufferRing, ring_for_consumer
 from .secretstream_v3 import (
+    V3_CHUNK_SIZE,
     V3_CIPHERTEXT_CHUNK_SIZE,
     AuthenticationError,
     check_v3_ciphertext_size,
@@ -40,6 +42,10 @@ from .securetar_header import (
 )
 
 RAW_CHUNK_SIZE = 1024 * 1024
+# Ciphertext is decrypted as soon as it is read, so two raw buffers are plenty.
+_RAW_PIECES_HELD = 2
+# Decryptors may ask for up to a block more room than their input.
+_OUTPUT_SLACK = 64
 _VERSION_OF = {Encryption.V1: 1, Encryption.V2: 2, Encryption.V3: 3}
 
 RawProgress = Callable[[int], None]
@@ -74,6 +80,16 @@ class ArchiveReadError(Exception):
         # True when every entry was read and only an end-of-archive check failed
         # (a gzip checksum): the listing is complete even though the archive is damaged.
         self.reached_end = reached_end
+
+
+class PlaintextPipe(Protocol):
+    """Wraps the stream of plaintext pieces (the service layer's read-ahead thread)."""
+
+    pieces_held: int  # how many pieces it may hold at once besides the consumer's
+
+    def __call__(
+        self, pieces: Iterator[bytes | memoryview]
+    ) -> Iterator[bytes | memoryview]: ...  # pragma: no cover - protocol
 
 
 @dataclass(frozen=True)
@@ -158,31 +174,37 @@ def check_password(
 
 
 def _iter_raw(
-    f: BinaryIO, start: int, length: int, chunk_size: int, on_raw: RawProgress | None
-) -> Iterator[bytes]:
+    f: BinaryIO, start: int, length: int, ring: BufferRing, on_raw: RawProgress | None
+) -> Iterator[memoryview]:
+    """`length` bytes from `start`, read into the ring's buffers (one buffer's size at a time)."""
     f.seek(start)
     remaining = length
     while remaining > 0:
-        chunk = f.read(min(chunk_size, remaining))
-        if not chunk:
+        view = ring.take()[: min(ring.size, remaining)]
+        got = f.readinto(view)
+        if not got:
             raise ArchiveReadError(
                 ArchiveProblem.TRUNCATED, "the backup file ended while reading (was it changed?)"
             )
-        remaining -= len(chunk)
+        remaining -= got
         if on_raw is not None:
-            on_raw(len(chunk))
-        yield chunk
+            on_raw(got)
+        yield view[:got]
 
 
-def _plaintext_stream(
+def plaintext_pieces(
     f: BinaryIO,
     member: OuterMember,
     sniff: ArchiveSniff,
     keyring: ArchiveKeyRing | None,
     on_raw: RawProgress | None,
     late_checks: list[Callable[[], None]],
-) -> Iterator[bytes | memoryview]:
+    pieces_held: int = 0,
+) -> Iterator[memoryview | bytes]:
     """Decrypted bytes of the archive; checks that can only run at the end go to late_checks.
+
+    Pieces are views into a ring of reused buffers (piece_buffers): each stays
+    valid while the consumer holds at most `pieces_held` pieces besides it.
 
     When the member's length is wrong (cut short, or a header that does not
     match), only the whole blocks/messages that are there are decrypted, with
@@ -193,7 +215,8 @@ def _plaintext_stream(
         missing = member.size - member.available_size
         late_checks.append(lambda: _raise_cut_short(missing))
     if sniff.encryption == Encryption.NONE:
-        return _iter_raw(f, member.data_offset, member.available_size, RAW_CHUNK_SIZE, on_raw)
+        ring = ring_for_consumer(pieces_held, RAW_CHUNK_SIZE)
+        return _iter_raw(f, member.data_offset, member.available_size, ring, on_raw)
     material = _key_material(f, member, sniff, keyring)
     if on_raw is not None:
         on_raw(sniff.header_size)  # read for the key material; counted so progress ends at 100 %
@@ -202,31 +225,37 @@ def _plaintext_stream(
     declared = member.size - sniff.header_size
     if sniff.encryption == Encryption.V3:
         plaintext_size = sniff.plaintext_size or 0
+        raw_ring = BufferRing(_RAW_PIECES_HELD, V3_CIPHERTEXT_CHUNK_SIZE)
+        out = ring_for_consumer(pieces_held, V3_CHUNK_SIZE + _OUTPUT_SLACK)
         if member.is_complete and declared == expected_v3_ciphertext_size(plaintext_size):
-            raw = _iter_raw(f, payload_start, available, V3_CIPHERTEXT_CHUNK_SIZE, on_raw)
-            return decrypt_secretstream(raw, material, plaintext_size=plaintext_size)
+            raw = _iter_raw(f, payload_start, available, raw_ring, on_raw)
+            return decrypt_secretstream(raw, material, plaintext_size=plaintext_size, out=out)
         late_checks.append(lambda: check_v3_ciphertext_size(declared, plaintext_size))
         whole = available // V3_CIPHERTEXT_CHUNK_SIZE * V3_CIPHERTEXT_CHUNK_SIZE
-        raw = _iter_raw(f, payload_start, whole, V3_CIPHERTEXT_CHUNK_SIZE, on_raw)
-        return _decrypt_without_final(raw, material, plaintext_size)
+        raw = _iter_raw(f, payload_start, whole, raw_ring, on_raw)
+        return _decrypt_without_final(raw, material, plaintext_size, out)
     late_checks.append(lambda: check_cbc_ciphertext_size(declared, sniff.plaintext_size))
-    raw = _iter_raw(f, payload_start, available - available % 16, RAW_CHUNK_SIZE, on_raw)
+    raw_ring = BufferRing(_RAW_PIECES_HELD, RAW_CHUNK_SIZE)
+    out = ring_for_consumer(pieces_held, RAW_CHUNK_SIZE + _OUTPUT_SLACK)
+    raw = _iter_raw(f, payload_start, available - available % 16, raw_ring, on_raw)
     size_is_right = sniff.plaintext_size is None or declared == expected_v2_ciphertext_size(
         sniff.plaintext_size
     )
     if sniff.encryption == Encryption.V2 and member.is_complete and size_is_right:
-        return decrypt_cbc_stream(raw, material, plaintext_size=sniff.plaintext_size)
-    return decrypt_cbc_stream(raw, material, plaintext_size=None)
+        return decrypt_cbc_stream(raw, material, plaintext_size=sniff.plaintext_size, out=out)
+    return decrypt_cbc_stream(raw, material, plaintext_size=None, out=out)
 
 
 def _raise_cut_short(missing: int) -> None:
     raise DecryptionError(f"its last {missing:,} bytes are missing")
 
 
-def _decrypt_without_final(raw: Iterator[bytes], material, plaintext_size: int) -> Iterator[bytes]:
+def _decrypt_without_final(
+    raw: Iterator[memoryview], material, plaintext_size: int, out: BufferRing
+) -> Iterator[bytes | memoryview]:
     """Decrypt the whole messages of a v3 stream whose length is wrong, ignoring FINAL placement."""
     try:
-        yield from decrypt_secretstream(raw, material, plaintext_size=plaintext_size)
+        yield from decrypt_secretstream(raw, material, plaintext_size=plaintext_size, out=out)
     except AuthenticationError:
         raise
     except DecryptionError:
@@ -241,14 +270,14 @@ def walk_inner_archive(
     walker: InnerTarWalker,
     *,
     on_raw: RawProgress | None = None,
-    plaintext_wrapper: Callable[[Iterator[bytes | memoryview]], Iterator[bytes | memoryview]]
-    | None = None,
+    plaintext_wrapper: PlaintextPipe | None = None,
 ) -> WalkResult:
     """Read the archive to its last byte, feeding the tar stream to `walker`.
 
     `plaintext_wrapper`, if given, wraps the stream of decrypted pieces; the
     service layer uses it to read and decrypt in another thread while this
-    one inflates and walks (this layer stays single-threaded).
+    one inflates and walks (this layer stays single-threaded). Its
+    `pieces_held` sizes the buffer ring so no piece is reused while queued.
 
     Verifies everything the format allows: AES padding and lengths (v2), the
     authentication of every v3 message and its FINAL tag, the gzip CRC32 and
@@ -276,7 +305,8 @@ def walk_inner_archive(
 
     compression = Compression.UNKNOWN
     try:
-        plain = _plaintext_stream(f, member, sniff, keyring, on_raw, late_checks)
+        held = plaintext_wrapper.pieces_held if plaintext_wrapper is not None else 0
+        plain = plaintext_pieces(f, member, sniff, keyring, on_raw, late_checks, held)
         if plaintext_wrapper is not None:
             plain = plaintext_wrapper(plain)
         compression, pieces = _sniffed(plain)
@@ -336,7 +366,7 @@ def _sniffed(
     head = bytearray()
     taken: list[bytes | memoryview] = []
     for piece in plain:
-        taken.append(piece)
+        taken.append(bytes(piece))  # a copy: the ring reuses the buffer behind `piece`
         head += piece[: SNIFF_SIZE - len(head)] if len(head) < SNIFF_SIZE else b""
         if len(head) >= SNIFF_SIZE:
             break

@@ -29,6 +29,7 @@ from nacl.exceptions import CryptoError
 
 from .aes_cbc_stream import DecryptionError
 from .archive_keys import KeyMaterial
+from .piece_buffers import BufferRing
 
 V3_CHUNK_SIZE = 1024 * 1024  # plaintext bytes per secretstream message (format-spec §2.5)
 V3_CHUNK_OVERHEAD = bindings.crypto_secretstream_xchacha20poly1305_ABYTES  # 17
@@ -123,8 +124,10 @@ class _OpenSSLPull:
         nonce = struct.pack("<II", block, self._counter) + self._inonce
         return Cipher(algorithms.ChaCha20(self._key, nonce), mode=None)
 
-    def pull(self, message: bytes | memoryview) -> tuple[bytes, int]:
-        """Verify and decrypt one message; MessageRejectedError if it does not authenticate."""
+    def pull(
+        self, message: bytes | memoryview, out: memoryview | None = None
+    ) -> tuple[bytes | memoryview, int]:
+        """Verify and decrypt one message (into `out` if given); MessageRejectedError if it fails."""
         view = memoryview(message)
         size = len(view) - V3_CHUNK_OVERHEAD
         if size < 0:
@@ -144,7 +147,11 @@ class _OpenSSLPull:
             mac.verify(stored_mac)
         except InvalidSignature:
             raise MessageRejectedError from None
-        plain = self._stream(2).decryptor().update(ciphertext)
+        decryptor = self._stream(2).decryptor()
+        if out is None:
+            plain: bytes | memoryview = decryptor.update(ciphertext)
+        else:
+            plain = out[: decryptor.update_into(ciphertext, out)]
         self._advance(stored_mac, tag)
         return plain, tag
 
@@ -165,14 +172,20 @@ class _SodiumPull:
             self._state, material.iv, material.key
         )
 
-    def pull(self, message: bytes | memoryview) -> tuple[bytes, int]:
-        """Verify and decrypt one message; MessageRejectedError if it does not authenticate."""
+    def pull(
+        self, message: bytes | memoryview, out: memoryview | None = None
+    ) -> tuple[bytes | memoryview, int]:
+        """Verify and decrypt one message (into `out` if given); MessageRejectedError if it fails."""
         try:
-            return bindings.crypto_secretstream_xchacha20poly1305_pull(
+            plain, tag = bindings.crypto_secretstream_xchacha20poly1305_pull(
                 self._state, bytes(message), None
             )
         except CryptoError:
             raise MessageRejectedError from None
+        if out is None:
+            return plain, tag
+        out[: len(plain)] = plain
+        return out[: len(plain)], tag
 
 
 def _openssl_has_chacha20_poly1305() -> bool:
@@ -192,17 +205,19 @@ PULL_BACKEND = "openssl" if _openssl_has_chacha20_poly1305() else "libsodium"
 
 
 def decrypt_secretstream(
-    chunks: Iterable[bytes],
+    chunks: Iterable[bytes | memoryview],
     material: KeyMaterial,
     *,
     plaintext_size: int,
     backend: str | None = None,
-) -> Iterator[bytes]:
+    out: BufferRing | None = None,
+) -> Iterator[bytes | memoryview]:
     """Decrypt ciphertext messages (each exactly V3_CIPHERTEXT_CHUNK_SIZE but the last).
 
     Verifies every authentication tag and that FINAL comes exactly on the last
     message. The caller checks the total length first (check_v3_ciphertext_size).
-    `backend` picks a pull implementation by name (tests run both).
+    `backend` picks a pull implementation by name (tests run both). With
+    `out`, plaintext lands in its buffers (at least V3_CHUNK_SIZE + 64 bytes).
     """
     puller = PULL_IMPLEMENTATIONS[backend or PULL_BACKEND](material)
     expected_messages = max(1, -(-plaintext_size // V3_CHUNK_SIZE))
@@ -211,7 +226,7 @@ def decrypt_secretstream(
         if finished:
             raise DecryptionError("data follows the final encrypted message")
         try:
-            plain, tag = puller.pull(chunk)
+            plain, tag = puller.pull(chunk, out.take() if out is not None else None)
         except MessageRejectedError as err:
             raise AuthenticationError(
                 f"encrypted block {index + 1} of {expected_messages} failed its "

@@ -18,10 +18,9 @@ from ..backup_format.inner_archive import (
     walk_inner_archive,
 )
 from ..backup_format.inner_tar import EntryCallback, InnerTarWalker
-from ..backup_format.securetar_header import Encryption
 from .backup_overview import BackupOverview, InnerArchive
 from .progress import CancelToken, Progress, ProgressCallback
-from .read_ahead import read_ahead
+from .read_ahead import ReadAhead
 
 
 class ArchiveNotFoundError(LookupError):
@@ -91,8 +90,16 @@ def walk_archive(
     keyring: ArchiveKeyRing | None,
     on_entry: EntryCallback | None,
     totals: ProgressTotals,
+    *,
+    read_ahead: bool = True,
 ) -> WalkOutcome:
     """Walk `archive` once; a read failure becomes `problem` instead of an exception.
+
+    With `read_ahead`, reading and decrypting run in a second thread while
+    this one inflates and walks: right when the walk has the machine to
+    itself (a listing, an extraction). The full check reads two archives at
+    once instead; there the extra threads only fight over the GIL (measured
+    with bench/bench_check.py: no faster, often slower).
 
     JobCancelledError (from the progress callback) and errors raised by
     `on_entry` or its sinks (a full disk) propagate.
@@ -107,9 +114,7 @@ def walk_archive(
                 keyring,
                 walker,
                 on_raw=totals.for_archive(archive),
-                # Decrypting in a second thread pays off; for plain archives it
-                # only adds hand-off cost (measured: bench/bench_check.py).
-                plaintext_wrapper=read_ahead if archive.encryption != Encryption.NONE else None,
+                plaintext_wrapper=ReadAhead() if read_ahead else None,
             )
         except ArchiveReadError as err:
             return WalkOutcome(

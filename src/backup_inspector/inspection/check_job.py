@@ -248,6 +248,7 @@ def _walk_for_check(
     keyring: ArchiveKeyRing | None,
     totals: ProgressTotals,
     observer: EntryObserver | None,
+    read_ahead: bool,
 ) -> None:
     archive = check.archive
     collect_unsafe, unsafe_finding = _unsafe_entry_collector(archive)
@@ -257,7 +258,9 @@ def _walk_for_check(
         if observer is not None:
             observer(entry)
 
-    check.record_walk(walk_archive(overview, archive, keyring, on_entry, totals))
+    check.record_walk(
+        walk_archive(overview, archive, keyring, on_entry, totals, read_ahead=read_ahead)
+    )
     extra = unsafe_finding()
     if extra is not None:
         check.problems.append(extra)
@@ -298,10 +301,19 @@ def full_check(
             continue
         to_read.append(check)
     totals = ProgressTotals(sum(c.archive.member.available_size for c in to_read), progress, cancel)
+    # Largest first: it is the critical path. One archive alone gets a read-ahead thread instead.
+    to_read.sort(key=lambda c: c.archive.member.available_size, reverse=True)
+    alone = len(to_read) == 1
     with ThreadPoolExecutor(max_workers=PARALLEL_ARCHIVES, thread_name_prefix="check") as pool:
         futures = [
             pool.submit(
-                _walk_for_check, overview, c, keyring, totals, _observer_for(c, on_archive_entries)
+                _walk_for_check,
+                overview,
+                c,
+                keyring,
+                totals,
+                _observer_for(c, on_archive_entries),
+                alone,
             )
             for c in to_read
         ]

@@ -12,6 +12,7 @@ import queue
 import threading
 from collections.abc import Iterator
 
+DEFAULT_DEPTH = 4
 _DONE = object()
 _PUT_TIMEOUT_S = 0.05
 
@@ -24,7 +25,7 @@ class _ProducerFailed:
 
 
 def read_ahead(
-    pieces: Iterator[bytes | memoryview], depth: int = 4
+    pieces: Iterator[bytes | memoryview], depth: int = DEFAULT_DEPTH
 ) -> Iterator[bytes | memoryview]:
     """Yield what `pieces` yields, computed in a worker thread up to `depth` pieces ahead.
 
@@ -70,3 +71,20 @@ def read_ahead(
     finally:
         stop.set()
         worker.join()
+
+
+class ReadAhead:
+    """`read_ahead` as the format layer's PlaintextPipe: says how many pieces it holds.
+
+    At most `depth` pieces wait in the queue and one more waits in the
+    producer for a free slot, so the buffer ring behind the pieces must not
+    reuse a buffer within `depth + 1` pieces of the consumer's.
+    """
+
+    def __init__(self, depth: int = DEFAULT_DEPTH) -> None:
+        self.depth = depth
+        self.pieces_held = depth + 1
+
+    def __call__(self, pieces: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryview]:
+        """Wrap `pieces` in a read-ahead thread."""
+        return read_ahead(pieces, self.depth)
