@@ -98,3 +98,24 @@ def test_images_are_what_the_drawing_script_makes(tmp_path: Path) -> None:
         drawn = png_pixels((tmp_path / name).read_bytes())
         committed = png_pixels((REPOSITORY_ROOT / name).read_bytes())
         assert drawn == committed, f"{name} is stale: run python3 scripts/draw_icons.py"
+
+
+def test_one_version_everywhere() -> None:
+    """config.yaml, the Python package and the newest CHANGELOG section name the same version.
+
+    The store shows CHANGELOG.md's section for the version the Supervisor offers.
+    """
+    import re  # noqa: PLC0415 - only this test parses versions
+    import tomllib  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+
+    import backup_inspector  # noqa: PLC0415
+
+    config = yaml.safe_load((REPOSITORY_ROOT / "config.yaml").read_text())["version"]
+    project = tomllib.loads((REPOSITORY_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    changelog = re.search(
+        r"^## (\S+)", (REPOSITORY_ROOT / "CHANGELOG.md").read_text(), re.MULTILINE
+    )
+    assert changelog is not None
+    assert config == project == backup_inspector.__version__ == changelog.group(1)

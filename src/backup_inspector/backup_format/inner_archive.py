@@ -42,8 +42,8 @@ from .securetar_header import (
 )
 
 RAW_CHUNK_SIZE = 1024 * 1024
-# Ciphertext is decrypted as soon as it is read, so two raw buffers are plenty.
-_RAW_PIECES_HELD = 2
+# Ciphertext is decrypted as soon as it is read, into another buffer: one raw buffer is enough.
+_RAW_BUFFERS = 1
 # Decryptors may ask for up to a block more room than their input.
 _OUTPUT_SLACK = 64
 _VERSION_OF = {Encryption.V1: 1, Encryption.V2: 2, Encryption.V3: 3}
@@ -225,7 +225,7 @@ def plaintext_pieces(
     declared = member.size - sniff.header_size
     if sniff.encryption == Encryption.V3:
         plaintext_size = sniff.plaintext_size or 0
-        raw_ring = BufferRing(_RAW_PIECES_HELD, V3_CIPHERTEXT_CHUNK_SIZE)
+        raw_ring = BufferRing(_RAW_BUFFERS, V3_CIPHERTEXT_CHUNK_SIZE)
         out = ring_for_consumer(pieces_held, V3_CHUNK_SIZE + _OUTPUT_SLACK)
         if member.is_complete and declared == expected_v3_ciphertext_size(plaintext_size):
             raw = _iter_raw(f, payload_start, available, raw_ring, on_raw)
@@ -235,7 +235,7 @@ def plaintext_pieces(
         raw = _iter_raw(f, payload_start, whole, raw_ring, on_raw)
         return _decrypt_without_final(raw, material, plaintext_size, out)
     late_checks.append(lambda: check_cbc_ciphertext_size(declared, sniff.plaintext_size))
-    raw_ring = BufferRing(_RAW_PIECES_HELD, RAW_CHUNK_SIZE)
+    raw_ring = BufferRing(_RAW_BUFFERS, RAW_CHUNK_SIZE)
     out = ring_for_consumer(pieces_held, RAW_CHUNK_SIZE + _OUTPUT_SLACK)
     raw = _iter_raw(f, payload_start, available - available % 16, raw_ring, on_raw)
     size_is_right = sniff.plaintext_size is None or declared == expected_v2_ciphertext_size(

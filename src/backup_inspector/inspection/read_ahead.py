@@ -12,7 +12,7 @@ import queue
 import threading
 from collections.abc import Iterator
 
-DEFAULT_DEPTH = 4
+DEFAULT_DEPTH = 2
 _DONE = object()
 _PUT_TIMEOUT_S = 0.05
 
