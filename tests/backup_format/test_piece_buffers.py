@@ -28,6 +28,14 @@ def test_ring_hands_out_its_buffers_in_turn() -> None:
     assert all(len(v) == 16 for v in first)
 
 
+def test_buffers_are_allocated_when_first_needed() -> None:
+    """A ring only allocates the buffers it hands out (small archives use few)."""
+    ring = BufferRing(5, 1024)
+    ring.take()
+    ring.take()
+    assert sum(view is not None for view in ring._views) == 2
+
+
 def test_ring_for_consumer_leaves_room_for_the_producer() -> None:
     """The consumer's pieces, the one being filled and a spare."""
     assert ring_for_consumer(5, 8).count == 7

@@ -372,7 +372,8 @@ def _sniffed(
             break
 
     def replay() -> Iterator[bytes | memoryview]:
-        yield from taken
+        while taken:
+            yield taken.pop(0)  # not kept for the rest of the walk
         yield from plain
 
     return sniff_plaintext(bytes(head)), replay()

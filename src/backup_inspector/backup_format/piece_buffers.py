@@ -18,12 +18,16 @@ from __future__ import annotations
 
 
 class BufferRing:
-    """`count` buffers of `size` bytes, handed out in turn as writable memoryviews."""
+    """`count` buffers of `size` bytes, handed out in turn as writable memoryviews.
+
+    A buffer is allocated the first time it is handed out, so a small
+    archive that needs two pieces never pays for the whole ring.
+    """
 
     def __init__(self, count: int, size: int) -> None:
         if count < 1:
             raise ValueError("a ring needs at least one buffer")
-        self._views = [memoryview(bytearray(size)) for _ in range(count)]
+        self._views: list[memoryview | None] = [None] * count
         self._next = 0
         self.size = size
 
@@ -35,6 +39,8 @@ class BufferRing:
     def take(self) -> memoryview:
         """The next buffer (whole); the one taken `count` calls ago is reused."""
         view = self._views[self._next]
+        if view is None:
+            view = self._views[self._next] = memoryview(bytearray(self.size))
         self._next = (self._next + 1) % len(self._views)
         return view
 
