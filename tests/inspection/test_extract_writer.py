@@ -13,9 +13,9 @@ import pytest
 
 from backup_inspector.backup_format.findings import FindingCode
 from backup_inspector.backup_format.tar_entry import EntryType, TarEntry, normalise_member_path
-from backup_inspector.inspection import extract_writer
+from backup_inspector.inspection import extract_files, extract_writer
+from backup_inspector.inspection.extract_files import PARTIAL_FILE_MARKER
 from backup_inspector.inspection.extract_writer import (
-    PARTIAL_FILE_MARKER,
     ConflictPolicy,
     DiskFullError,
     ExtractReport,
@@ -449,7 +449,7 @@ def test_file_appearing_during_write_is_not_clobbered(
     sink.write(b"ours")
     (destination / "race.txt").write_bytes(b"theirs")
     # Make the existence check miss it once, as if it appeared right after the check.
-    real_lstat_or_none = extract_writer._lstat_or_none
+    real_lstat_or_none = extract_files.lstat_or_none
     missed: list[Path] = []
 
     def lstat_missing_once(path: Path) -> os.stat_result | None:
@@ -458,7 +458,7 @@ def test_file_appearing_during_write_is_not_clobbered(
             return None
         return real_lstat_or_none(path)
 
-    monkeypatch.setattr(extract_writer, "_lstat_or_none", lstat_missing_once)
+    monkeypatch.setattr(extract_files, "lstat_or_none", lstat_missing_once)
     sink.close()
     report = extractor.finish()
     assert missed

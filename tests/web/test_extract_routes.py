@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from backup_inspector.inspection import extract_writer
+from backup_inspector.inspection import extract_files
 from backup_inspector.web import extract_destination
 from backup_inspector.web.extract_routes import shortened_report
 
@@ -211,7 +211,7 @@ async def test_disk_full_midway_removes_the_partial_file(
     client: TestClient, share_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ENOSPC while writing stops the extraction, removes the half-written file and says why."""
-    real_write_all = extract_writer._write_all
+    real_write_all = extract_files.write_all
     written_bytes = 0
 
     def fill_up_after_a_little(fd: int, data: bytes | memoryview) -> int:
@@ -221,7 +221,7 @@ async def test_disk_full_midway_removes_the_partial_file(
         written_bytes += memoryview(data).nbytes
         return real_write_all(fd, data)
 
-    monkeypatch.setattr(extract_writer, "_write_all", fill_up_after_a_little)
+    monkeypatch.setattr(extract_files, "write_all", fill_up_after_a_little)
     backup_id = await backup_id_named(client, PLAIN_NAME)
     job = await extract(
         client, backup_id, {"selections": selection(["data"]), "destination": "full-disk"}

@@ -16,15 +16,16 @@ The extractor guarantees (user-needs §3.6, format-spec §5):
 * hard links never need the tar stream to seek back (supervisor#7213): they are
   made from the file this run already wrote, or listed as pending;
 * every member the caller selected ends up in exactly one of the report's lists.
+
+The file-system primitives it builds on (exclusive creation, moves that never
+replace, copies via partial files) live in `extract_files.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import os
-import secrets
 import shutil
 import stat
 from collections.abc import Callable, Iterator, Sequence
@@ -52,38 +53,17 @@ from backup_inspector.backup_format.tar_entry import (
     normalise_member_path,
 )
 
+from . import extract_files as files
+from .extract_files import EntryRefusedError, EntrySkippedError
+
 # Room left free on the destination, so extracting never fills the disk Home
 # Assistant itself needs (a full /backup or /share breaks backups and add-ons).
 DEFAULT_FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024
 # Asking the file system for free space costs a system call; small files are
 # covered by the ENOSPC handling instead.
 FREE_SPACE_CHECK_THRESHOLD_BYTES = 1024 * 1024
-PARTIAL_FILE_MARKER = ".bi-partial-"
-# Keep partial names within NAME_MAX (255 bytes) even for long UTF-8 names.
-_PARTIAL_NAME_PREFIX_CHARACTERS = 40
 _DEFAULT_NAME_MAX_BYTES = 255
 MAX_NUMBERED_NAMES = 10_000
-
-_DISK_FULL_ERRNOS = frozenset(
-    {errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else set())
-)
-# O_EXCL makes creation fail on any existing name, including a (dangling) symlink;
-# O_NOFOLLOW is a second guard where the platform has it.
-_NEW_FILE_FLAGS = (
-    os.O_WRONLY
-    | os.O_CREAT
-    | os.O_EXCL
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
-_READ_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
-_COPY_CHUNK_BYTES = 1024 * 1024
 
 
 class ConflictPolicy(StrEnum):
@@ -161,22 +141,6 @@ class DiskFullError(Exception):
     def __init__(self, message: str, report: ExtractReport) -> None:
         super().__init__(message)
         self.report = report
-
-
-class _EntryRefusedError(Exception):
-    """Internal: the entry is unsafe to write; `reason` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class _EntrySkippedError(Exception):
-    """Internal: the entry is not written for a harmless reason (exists, unsupported)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,7 +366,7 @@ class SafeExtractor:
             parent_path / name, (*parent_actual, name), entry.path
         ):
             # Decided before any byte is written, so a skipped 4 GB file costs nothing.
-            raise _EntrySkippedError("exists")
+            raise EntrySkippedError("exists")
         self._check_free_space(entry.path, entry.size, parent_path)
         sink = _PartialFileSink(self, entry, parts, parent_actual, parent_path, name)
         self._open_sinks.append(sink)
@@ -416,7 +380,7 @@ class SafeExtractor:
             sink.parent_actual,
             sink.name,
             sink.entry.path,
-            create_at=lambda final: _move_without_replacing(sink.partial_path, final),
+            create_at=lambda final: files.move_without_replacing(sink.partial_path, final),
             replace_at=lambda final: os.replace(sink.partial_path, final),
         )
         self._record_written_file(sink.entry.path, sink.parts, (*sink.parent_actual, final_name))
@@ -441,19 +405,19 @@ class SafeExtractor:
         target_on_disk = self._symlink_target_on_disk(entry.link)
         # realpath follows links already on disk, which the lexical check cannot see.
         resolved_target = os.path.realpath(parent_path / target_on_disk)
-        if not _is_within(resolved_target, self._destination_real):
-            raise _EntryRefusedError(
+        if not files.is_within(resolved_target, self._destination_real):
+            raise EntryRefusedError(
                 f"symbolic link target resolves outside the destination ({entry.link})"
             )
         is_directory_link = os.path.isdir(resolved_target)
 
         def create_at(final: Path) -> None:
-            _create_symlink(target_on_disk, final, is_directory_link)
+            files.create_symlink(target_on_disk, final, is_directory_link)
 
         def replace_at(final: Path) -> None:
-            partial = parent_path / _partial_name(name)
-            _create_symlink(target_on_disk, partial, is_directory_link)
-            _replace_or_remove(partial, final)
+            partial = parent_path / files.partial_name(name)
+            files.create_symlink(target_on_disk, partial, is_directory_link)
+            files.replace_or_remove(partial, final)
 
         final_name = self._place(
             parent_path, parent_actual, name, entry.path, create_at, replace_at
@@ -461,7 +425,7 @@ class SafeExtractor:
         actual = (*parent_actual, final_name)
         final_path = parent_path / final_name
         if os.utime in os.supports_follow_symlinks:
-            _set_mtime_quietly(final_path, entry.mtime, follow_symlinks=False)
+            files.set_mtime_quietly(final_path, entry.mtime, follow_symlinks=False)
         self._claim_owner(os.lstat(final_path), actual, entry.path)
         self._created_symlinks.append((entry.path, actual))
         self._record_written(entry.path, actual)
@@ -476,7 +440,7 @@ class SafeExtractor:
                 self._report.pending_hardlinks.append((entry.path, "/".join(target_parts)))
                 self._hardlink_aliases[parts] = target_parts
                 return
-            raise _EntryRefusedError(
+            raise EntryRefusedError(
                 f"hard link target is not a file extracted earlier from this archive ({entry.link})"
             )
         self._verified_directory(target_record.actual_parts[:-1])
@@ -486,7 +450,7 @@ class SafeExtractor:
             source_stat.st_dev,
             source_stat.st_ino,
         ) != (target_record.device, target_record.inode):
-            raise _EntryRefusedError(
+            raise EntryRefusedError(
                 f"hard link target changed on disk after it was extracted ({entry.link})"
             )
         parent_actual = self._ensure_directory(parts[:-1])
@@ -496,16 +460,16 @@ class SafeExtractor:
         if self._conflict is ConflictPolicy.SKIP and self._is_taken_by_earlier_file(
             parent_path / name, (*parent_actual, name), entry.path
         ):
-            raise _EntrySkippedError("exists")
+            raise EntrySkippedError("exists")
         copied_bytes = [0]
 
         def create_at(final: Path) -> None:
             copied_bytes[0] += self._link_or_copy(entry.path, source_path, final)
 
         def replace_at(final: Path) -> None:
-            partial = parent_path / _partial_name(name)
+            partial = parent_path / files.partial_name(name)
             copied_bytes[0] += self._link_or_copy(entry.path, source_path, partial)
-            _replace_or_remove(partial, final)
+            files.replace_or_remove(partial, final)
 
         final_name = self._place(
             parent_path, parent_actual, name, entry.path, create_at, replace_at
@@ -525,11 +489,11 @@ class SafeExtractor:
         except FileExistsError:
             raise
         except (OSError, NotImplementedError) as error:
-            if isinstance(error, OSError) and _is_disk_full(error):
+            if isinstance(error, OSError) and files.is_disk_full(error):
                 raise
         size_bytes = os.lstat(source_path).st_size
         self._check_free_space(archive_path, size_bytes, final.parent)
-        return _copy_without_replacing(source_path, final)
+        return files.copy_without_replacing(source_path, final)
 
     # -------------------------------------------------------------- names and folders
 
@@ -549,7 +513,7 @@ class SafeExtractor:
                 self._actual_dirs[archive_key] = actual
             else:
                 actual = cached
-                _require_real_directory(current_path / actual[-1], actual)
+                files.require_real_directory(current_path / actual[-1], actual)
             current_path = current_path / actual[-1]
         return actual
 
@@ -561,10 +525,10 @@ class SafeExtractor:
         wanted = self._portable_component(archive_key[-1])
         number = 0
         for _attempt in range(MAX_NUMBERED_NAMES):
-            candidate = _numbered_directory_name(wanted, number)
+            candidate = files.numbered_directory_name(wanted, number)
             actual = (*parent_actual, candidate)
             path = parent_path / candidate
-            existing = _lstat_or_none(path)
+            existing = files.lstat_or_none(path)
             if existing is None:
                 try:
                     os.mkdir(path)
@@ -578,7 +542,7 @@ class SafeExtractor:
                 number += 1  # two archive names meet on one name on disk
                 continue
             if stat.S_ISLNK(existing.st_mode):
-                raise _EntryRefusedError(
+                raise EntryRefusedError(
                     f"'{'/'.join(actual)}' is a symbolic link; nothing is written through links"
                 )
             if stat.S_ISDIR(existing.st_mode):
@@ -587,22 +551,22 @@ class SafeExtractor:
                 return actual
             # A file is where this folder has to be.
             if self._conflict is ConflictPolicy.SKIP:
-                raise _EntrySkippedError(f"'{'/'.join(actual)}' exists and is not a folder")
+                raise EntrySkippedError(f"'{'/'.join(actual)}' exists and is not a folder")
             if self._conflict is ConflictPolicy.KEEP_BOTH:
                 number += 1
                 continue
             os.unlink(path)
-        raise _EntrySkippedError(f"no free name found for folder '{archive_dir_path}'")
+        raise EntrySkippedError(f"no free name found for folder '{archive_dir_path}'")
 
     def _portable_component(self, component: str) -> str:
         """The name one path component gets on disk under the name policy."""
         name = portable_name(component, self._name_policy)
         separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
         if name in ("", ".", "..") or "\0" in name or any(sep in name for sep in separators):
-            raise _EntryRefusedError(f"name cannot be used on this system ({component!r})")
+            raise EntryRefusedError(f"name cannot be used on this system ({component!r})")
         if os.name == "nt" and any(char in WINDOWS_FORBIDDEN_CHARACTERS for char in name):
             # On Windows, "a:b" would write an alternate data stream of "a".
-            raise _EntryRefusedError(
+            raise EntryRefusedError(
                 f"name is not allowed on Windows ({component!r}); use the windows name policy"
             )
         return name
@@ -625,7 +589,7 @@ class SafeExtractor:
         current_path = self._destination_real
         for depth in range(1, len(actual_parts) + 1):
             current_path = current_path / actual_parts[depth - 1]
-            _require_real_directory(current_path, actual_parts[:depth])
+            files.require_real_directory(current_path, actual_parts[:depth])
         return current_path
 
     def _require_name_fits(self, parent_path: Path, name: str) -> None:
@@ -635,7 +599,7 @@ class SafeExtractor:
         except (AttributeError, ValueError, OSError):
             name_max_bytes = _DEFAULT_NAME_MAX_BYTES
         if len(os.fsencode(name)) > name_max_bytes:
-            raise _EntrySkippedError(
+            raise EntrySkippedError(
                 f"name is longer than this file system allows ({name_max_bytes} bytes)"
             )
 
@@ -658,9 +622,9 @@ class SafeExtractor:
         """
         number = 0
         for _attempt in range(MAX_NUMBERED_NAMES):
-            candidate = _numbered_file_name(wanted, number)
+            candidate = files.numbered_file_name(wanted, number)
             final = parent_path / candidate
-            existing = _lstat_or_none(final)
+            existing = files.lstat_or_none(final)
             if existing is None:
                 try:
                     create_at(final)
@@ -674,20 +638,20 @@ class SafeExtractor:
                 number += 1
                 continue
             if self._conflict is ConflictPolicy.SKIP:
-                raise _EntrySkippedError("exists")
+                raise EntrySkippedError("exists")
             if stat.S_ISDIR(existing.st_mode):
-                raise _EntrySkippedError(
+                raise EntrySkippedError(
                     "a folder with this name exists; folders are never replaced"
                 )
             replace_at(final)
             return candidate
-        raise _EntrySkippedError(f"no free name found after {MAX_NUMBERED_NAMES} attempts")
+        raise EntrySkippedError(f"no free name found after {MAX_NUMBERED_NAMES} attempts")
 
     def _is_taken_by_earlier_file(
         self, path: Path, actual_parts: tuple[str, ...], archive_path: str
     ) -> bool:
         """Whether SKIP would skip this entry right now (a collision is renamed, not skipped)."""
-        existing = _lstat_or_none(path)
+        existing = files.lstat_or_none(path)
         return existing is not None and not self._belongs_to_other_entry(
             existing, actual_parts, archive_path
         )
@@ -729,15 +693,15 @@ class SafeExtractor:
         """Turn an entry's failure into a report line; stop only when the disk is full."""
         try:
             yield
-        except _EntryRefusedError as refusal:
+        except EntryRefusedError as refusal:
             self._remember_unwritten(file_parts)
             self._refuse(archive_path, refusal.reason)
-        except _EntrySkippedError as skip:
+        except EntrySkippedError as skip:
             self._remember_unwritten(file_parts)
             self._skip(archive_path, skip.reason)
         except OSError as error:
             self._remember_unwritten(file_parts)
-            if _is_disk_full(error):
+            if files.is_disk_full(error):
                 reason = (
                     f"not enough free space: the disk became full while writing ({error.strerror})"
                 )
@@ -758,10 +722,10 @@ class SafeExtractor:
         if needed_bytes <= free_bytes:
             return
         reason = (
-            f"not enough free space: needs {format_size(needed_bytes)}, "
-            f"{format_size(free_bytes)} free "
-            f"({format_size(size_bytes)} for the file plus "
-            f"{format_size(self._free_space_margin_bytes)} kept free)"
+            f"not enough free space: needs {files.format_size(needed_bytes)}, "
+            f"{files.format_size(free_bytes)} free "
+            f"({files.format_size(size_bytes)} for the file plus "
+            f"{files.format_size(self._free_space_margin_bytes)} kept free)"
         )
         raise self._stop_for_full_disk(archive_path, reason)
 
@@ -843,7 +807,7 @@ class SafeExtractor:
             link_path = self._path_of(actual)
             if not os.path.islink(link_path):
                 continue
-            if _is_within(os.path.realpath(link_path), self._destination_real):
+            if files.is_within(os.path.realpath(link_path), self._destination_real):
                 continue
             os.unlink(link_path)
             actual_path = "/".join(actual)
@@ -859,9 +823,9 @@ class SafeExtractor:
         for actual in sorted(self._directory_mtimes, key=len, reverse=True):
             try:
                 path = self._verified_directory(actual)
-            except (_EntryRefusedError, _EntrySkippedError, OSError):
+            except (EntryRefusedError, EntrySkippedError, OSError):
                 continue  # the folder changed under us; its time is not worth a failure
-            _set_mtime_quietly(path, self._directory_mtimes[actual], follow_symlinks=False)
+            files.set_mtime_quietly(path, self._directory_mtimes[actual], follow_symlinks=False)
 
 
 class _PartialFileSink(DataSink):
@@ -880,11 +844,11 @@ class _PartialFileSink(DataSink):
         self.parts = parts
         self.parent_actual = parent_actual
         self.name = name
-        self.partial_path = parent_path / _partial_name(name)
+        self.partial_path = parent_path / files.partial_name(name)
         self.received_bytes = 0
         self._extractor = extractor
         self._state = _SinkState.OPEN
-        self._fd: int | None = os.open(self.partial_path, _NEW_FILE_FLAGS, 0o600)
+        self._fd: int | None = os.open(self.partial_path, files.NEW_FILE_FLAGS, 0o600)
 
     def write(self, data: bytes | memoryview) -> None:
         """Append data; after a failure the rest of the member is ignored (it was reported)."""
@@ -893,7 +857,7 @@ class _PartialFileSink(DataSink):
         with self._extractor._reporting_failures(self.entry.path, self.parts):
             try:
                 assert self._fd is not None
-                self.received_bytes += _write_all(self._fd, data)
+                self.received_bytes += files.write_all(self._fd, data)
             except BaseException:
                 self.discard()
                 raise
@@ -905,7 +869,7 @@ class _PartialFileSink(DataSink):
         with self._extractor._reporting_failures(self.entry.path, self.parts):
             try:
                 if self.received_bytes != self.entry.size:
-                    raise _EntrySkippedError(
+                    raise EntrySkippedError(
                         f"incomplete: {self.received_bytes} of {self.entry.size} bytes arrived"
                     )
                 self._close_with_metadata()
@@ -944,7 +908,7 @@ class _PartialFileSink(DataSink):
         self._fd = None
         os.close(fd)
         # Renaming and linking keep the modification time, so it is set here.
-        _set_mtime_quietly(self.partial_path, self.entry.mtime, follow_symlinks=True)
+        files.set_mtime_quietly(self.partial_path, self.entry.mtime, follow_symlinks=True)
 
     def _close_descriptor_quietly(self) -> None:
         if self._fd is not None:
@@ -976,158 +940,3 @@ class _TeeSink(DataSink):
     def abort(self) -> None:
         for sink in self._sinks:
             sink.abort()
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def format_size(size_bytes: int) -> str:
-    """A byte count for people: "512 B", "3.0 MiB", "1.5 GiB"."""
-    if size_bytes < 1024:
-        return f"{size_bytes} B"
-    value = float(size_bytes)
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        value /= 1024
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}"
-    raise AssertionError("unreachable")
-
-
-def _is_disk_full(error: OSError) -> bool:
-    return error.errno in _DISK_FULL_ERRNOS
-
-
-def _is_within(path: str | Path, root: Path) -> bool:
-    """Whether the absolute `path` is `root` or lies below it."""
-    try:
-        return os.path.commonpath([str(path), str(root)]) == str(root)
-    except ValueError:  # different drives on Windows
-        return False
-
-
-def _lstat_or_none(path: Path) -> os.stat_result | None:
-    try:
-        return os.lstat(path)
-    except FileNotFoundError:
-        return None
-
-
-def _require_real_directory(path: Path, actual_parts: tuple[str, ...]) -> None:
-    """Refuse a symlink and skip a non-folder where a folder level must be."""
-    level = os.lstat(path)
-    if stat.S_ISLNK(level.st_mode):
-        raise _EntryRefusedError(
-            f"'{'/'.join(actual_parts)}' is a symbolic link; nothing is written through links"
-        )
-    if not stat.S_ISDIR(level.st_mode):
-        raise _EntrySkippedError(f"'{'/'.join(actual_parts)}' exists and is not a folder")
-
-
-def _partial_name(final_name: str) -> str:
-    """A hidden, unique name next to the final one, recognisable as ours if left over."""
-    prefix = final_name[:_PARTIAL_NAME_PREFIX_CHARACTERS]
-    return f".{prefix}{PARTIAL_FILE_MARKER}{secrets.token_hex(4)}"
-
-
-def _numbered_file_name(name: str, number: int) -> str:
-    """Number a file name before its extension: ("a.txt", 2) → "a (2).txt"; 0 keeps it."""
-    if number == 0:
-        return name
-    stem, extension = os.path.splitext(name)
-    return f"{stem} ({number}){extension}"
-
-
-def _numbered_directory_name(name: str, number: int) -> str:
-    """Folders have no extension: "data.d" → "data.d (1)"."""
-    return name if number == 0 else f"{name} ({number})"
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> int:
-    """Write every byte (os.write may write less than asked); return the count."""
-    view = memoryview(data).cast("B")
-    total = view.nbytes
-    while view.nbytes:
-        written = os.write(fd, view)
-        if written <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        view = view[written:]
-    return total
-
-
-def _move_without_replacing(partial_path: Path, final: Path) -> None:
-    """Give `partial_path` the name `final`, failing with FileExistsError if it is taken.
-
-    os.link is atomic and never replaces; where hard links are not supported
-    (FAT, some network shares) a rename after a fresh existence check is used.
-    """
-    try:
-        os.link(partial_path, final)
-    except FileExistsError:
-        raise
-    except (OSError, NotImplementedError) as error:
-        if isinstance(error, OSError) and _is_disk_full(error):
-            raise
-        if os.path.lexists(final):
-            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(final)) from None
-        os.rename(partial_path, final)  # on Windows, rename itself refuses to replace
-        return
-    os.unlink(partial_path)
-
-
-def _replace_or_remove(partial_path: Path, final: Path) -> None:
-    """os.replace, removing the partial object if that fails."""
-    try:
-        os.replace(partial_path, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(partial_path)
-        raise
-
-
-def _copy_without_replacing(source_path: Path, final: Path) -> int:
-    """Copy a regular file to `final` via a partial file; return the bytes copied."""
-    partial_path = final.parent / _partial_name(final.name)
-    source_stat = os.lstat(source_path)
-    copied = 0
-    source_fd = os.open(source_path, _READ_FLAGS)
-    try:
-        partial_fd = os.open(partial_path, _NEW_FILE_FLAGS, 0o600)
-        try:
-            while chunk := os.read(source_fd, _COPY_CHUNK_BYTES):
-                copied += _write_all(partial_fd, chunk)
-        finally:
-            os.close(partial_fd)
-        os.chmod(partial_path, stat.S_IMODE(source_stat.st_mode))
-        os.utime(partial_path, ns=(source_stat.st_atime_ns, source_stat.st_mtime_ns))
-        _move_without_replacing(partial_path, final)
-    finally:
-        os.close(source_fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial_path)
-    return copied
-
-
-def _create_symlink(target: str, path: Path, is_directory_link: bool) -> None:
-    """os.symlink, turning "links are not possible here" into a skip.
-
-    Windows without developer mode and FAT/exFAT file systems cannot hold
-    symlinks; the rest of the archive must still be extracted (librun#3).
-    """
-    try:
-        os.symlink(target, path, target_is_directory=is_directory_link)
-    except FileExistsError:
-        raise
-    except NotImplementedError as error:
-        raise _EntrySkippedError("symbolic links are not supported on this system") from error
-    except OSError as error:
-        if _is_disk_full(error):
-            raise
-        raise _EntrySkippedError(
-            f"symbolic links cannot be created here ({error.strerror or error})"
-        ) from error
-
-
-def _set_mtime_quietly(path: Path, mtime: float, *, follow_symlinks: bool) -> None:
-    """Restore a modification time; a time the system cannot store is not worth a failure."""
-    with contextlib.suppress(OSError, OverflowError, ValueError):
-        os.utime(path, (mtime, mtime), follow_symlinks=follow_symlinks)
