@@ -17,6 +17,7 @@ from backup_inspector.demo.backup_writer import ArchiveSpec, write_backup
 from backup_inspector.inspection.archive_index import ArchiveIndex
 from backup_inspector.inspection.check_job import ArchiveCheck
 from backup_inspector.web import browse_routes
+from backup_inspector.web.app_services import SERVICES
 
 from .web_helpers import backup_id_named, get_json, list_archive, post_json, wait_for_job
 
@@ -187,6 +188,36 @@ async def test_listing_is_cached_for_the_session(client: TestClient) -> None:
     assert again["listing"]["is_complete"] is True
     jobs = await get_json(client, f"/api/jobs?backup={backup_id}")
     assert [job["kind"] for job in jobs["jobs"]] == ["listing"]
+
+
+async def test_folder_scan_racing_a_listing_keeps_it(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan that reports a backup as new or changed drops only listings of older versions.
+
+    The folder watch and a request can both rescan; the one that first sees a
+    backup reports it as changed, possibly while the other already lists the
+    current version. That listing must survive and be saved (this flaked under load).
+    """
+    backup_id = await backup_id_named(client, PLAIN_NAME)
+    release = threading.Event()
+    real_list_entries = browse_routes.list_entries
+
+    def held_list_entries(*args: Any, **kwargs: Any) -> ArchiveCheck:
+        assert release.wait(timeout=10)
+        return real_list_entries(*args, **kwargs)
+
+    monkeypatch.setattr(browse_routes, "list_entries", held_list_entries)
+    started = await post_json(client, f"/api/backups/{backup_id}/listing", {"archive": "ssl"})
+    services = client.app[SERVICES]
+    monkeypatch.setattr(services.registry, "refresh", lambda: {backup_id})
+    await services.refresh_backups()
+    release.set()
+    job = await wait_for_job(client, started["job"]["id"])
+    assert job["state"] == "succeeded"
+    again = await post_json(client, f"/api/backups/{backup_id}/listing", {"archive": "ssl"})
+    assert again["job"] is None
+    assert again["listing"]["is_complete"] is True
 
 
 async def test_replaced_backup_is_listed_afresh(client: TestClient, backup_dir: Path) -> None:

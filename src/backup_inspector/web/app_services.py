@@ -54,7 +54,11 @@ class AppServices:
         """Rescan the backup folder; forget listings of changed or vanished backups."""
         changed = await self.run_blocking(self.registry.refresh)
         for backup_id in changed:
-            self.listings.discard_backup(backup_id)
+            current = self.registry.get(backup_id)
+            # Listings of the file as it is now stay: one may have started
+            # after this scan read the folder (another scan got there first).
+            keep = (current.file_size, current.mtime_ns) if current is not None else None
+            self.listings.discard_backup(backup_id, keep)
         if changed:
             self.events.publish({"type": "backups-changed", "version": self.registry.version})
         return changed

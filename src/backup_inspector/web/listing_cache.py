@@ -38,6 +38,16 @@ class ListingKey:
     is_protected: bool = True
 
 
+FileVersion = tuple[int, int]  # (file size, mtime in ns) of a backup file
+
+
+def _is_dropped(key: ListingKey, backup_id: str, keep_version: FileVersion | None) -> bool:
+    """Whether discard_backup(backup_id, keep_version) drops the index under `key`."""
+    if key.backup_id != backup_id:
+        return False
+    return keep_version is None or (key.file_size, key.file_mtime_ns) != keep_version
+
+
 class ListingCache(Protocol):
     """Get or create the index of an archive; drop those of a backup."""
 
@@ -53,8 +63,13 @@ class ListingCache(Protocol):
     def discard(self, key: ListingKey) -> None:
         """Forget one archive's index (a failed or cancelled listing)."""
 
-    def discard_backup(self, backup_id: str) -> None:
-        """Forget every index of a backup (the file changed or disappeared)."""
+    def discard_backup(self, backup_id: str, keep_version: FileVersion | None = None) -> None:
+        """Forget the indexes of a backup (the file changed or disappeared).
+
+        With `keep_version` (file size, mtime in ns), the indexes of that
+        version of the file stay: a listing of the current file may already
+        be running when a folder scan reports the file as new or changed.
+        """
 
     def trim(self) -> None:
         """Drop old indexes beyond the memory budget (called every few seconds)."""
@@ -105,10 +120,10 @@ class MemoryListingCache:
         with self._lock:
             self._indexes.pop(key, None)
 
-    def discard_backup(self, backup_id: str) -> None:
-        """Forget every index of a backup."""
+    def discard_backup(self, backup_id: str, keep_version: FileVersion | None = None) -> None:
+        """Forget the indexes of a backup, except those of `keep_version`."""
         with self._lock:
-            for key in [key for key in self._indexes if key.backup_id == backup_id]:
+            for key in [key for key in self._indexes if _is_dropped(key, backup_id, keep_version)]:
                 del self._indexes[key]
 
     def _is_over_budget_locked(self) -> bool:
@@ -204,14 +219,13 @@ class PersistentListingCache:
             self._stored.pop(key, None)
             self._identities_at_start.pop(key, None)
 
-    def discard_backup(self, backup_id: str) -> None:
-        """Forget every index of a backup; saved files stay for the next matching identity."""
-        self._memory.discard_backup(backup_id)
+    def discard_backup(self, backup_id: str, keep_version: FileVersion | None = None) -> None:
+        """Forget the indexes of a backup but `keep_version`'s; saved files stay on disk."""
+        self._memory.discard_backup(backup_id, keep_version)
         with self._lock:
-            for key in [key for key in self._stored if key.backup_id == backup_id]:
-                del self._stored[key]
-            for key in [key for key in self._identities_at_start if key.backup_id == backup_id]:
-                del self._identities_at_start[key]
+            for keys in (self._stored, self._identities_at_start):
+                for key in [key for key in keys if _is_dropped(key, backup_id, keep_version)]:
+                    del keys[key]
 
     def trim(self) -> None:
         """Enforce the memory budget."""
