@@ -6,6 +6,7 @@ user who relies on Home Assistant's own restore. We therefore check it against
 the *current* Supervisor schema (format-spec §3.3), normalise the legacy values
 the Supervisor still accepts (digit-string `protected`, `homeassistant` in
 `folders`, `crypto`), and report anything else as a Finding in plain words.
+The rules themselves are the voluptuous schemas in metadata_schema.
 
 Legacy metadata (2018-02 … 2025-02) carries encrypted secrets
 (`homeassistant.password`, `homeassistant.refresh_token`,
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +26,16 @@ from typing import Any
 import voluptuous as vol
 
 from backup_inspector.backup_format.findings import Finding, FindingCode
+from backup_inspector.backup_format.metadata_schema import (
+    HOMEASSISTANT_FOLDER,
+    SCHEMA_BACKUP_METADATA,
+    format_version,
+    protected,
+    require_dict,
+    require_list,
+    require_text,
+    version_text,
+)
 
 # Supervisor's exact lookup order (format-spec §3.2): old backups keep
 # snapshot.json "forever", everything since 2021.08.0 writes ./backup.json.
@@ -35,30 +45,12 @@ METADATA_NAMES: tuple[str, ...] = ("./snapshot.json", "./backup.json")
 # removed, in the same preference order. Only used when no exact name exists.
 _LENIENT_METADATA_BASE_NAMES: tuple[str, ...] = ("snapshot.json", "backup.json")
 
-BACKUP_TYPES: tuple[str, ...] = ("full", "partial")  # format-spec §3.3 `type`
-FORMAT_VERSIONS: tuple[int, ...] = (1, 2)  # format-spec §3.3 `version`
-KNOWN_FOLDERS: tuple[str, ...] = ("share", "addons/local", "ssl", "media")  # format-spec §3.3
-HOMEASSISTANT_FOLDER = "homeassistant"  # listed in `folders` by format 1 (format-spec §3.5)
 HOMEASSISTANT_ARCHIVE = "homeassistant"  # inner archive base name (format-spec §3.4)
-ACCEPTED_CRYPTO_VALUES: tuple[str | None, ...] = (None, "aes128")  # format-spec §3.3 `crypto`
 
 # The Supervisor assumes this version when `supervisor_version` is missing
 # (format-spec §3.3). BackupMetadata keeps None instead so that the UI can say
 # "unknown"; restore-compatibility checks should use this value.
 SUPERVISOR_VERSION_ASSUMED_WHEN_MISSING = "2022.08.3"
-
-# Built-in add-on repositories the Supervisor accepts without a URL check.
-BUILTIN_REPOSITORIES = frozenset(
-    {
-        "core",
-        "local",
-        "https://github.com/hassio-addons/repository",
-        "https://github.com/esphome/home-assistant-addon",
-        "https://github.com/music-assistant/home-assistant-addon",
-    }
-)
-# `<url>[#branch]`, the Supervisor's repository syntax.
-_REPOSITORY_PATTERN = re.compile(r"^(?P<url>[^#]+)(?:#(?P<branch>[\w\-]+))?$")
 
 _MONTH_NAMES = (
     "January",
@@ -309,209 +301,6 @@ def compute_slug(date: str, name: str) -> str:
     return hashlib.sha1(key, usedforsecurity=False).hexdigest()[:8]
 
 
-# --- validators (each raises vol.Invalid with a plain-language message) ------
-
-
-def _text(value: Any) -> str:
-    """Require a JSON string."""
-    if not isinstance(value, str):
-        raise vol.Invalid("must be text")
-    return value
-
-
-def _version_text(value: Any) -> str:
-    """Accept a version as text or a bare number, as the Supervisor's `version_tag` does."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise vol.Invalid("must be a version number such as 2025.1.0")
-    text = str(value)
-    if not text.strip():
-        raise vol.Invalid("must not be empty")
-    return text
-
-
-def _optional_version_text(value: Any) -> str | None:
-    """A version, or null (treated like a missing key)."""
-    return None if value is None else _version_text(value)
-
-
-def _backup_type(value: Any) -> str:
-    """Require "full" or "partial"."""
-    if value not in BACKUP_TYPES:
-        raise vol.Invalid(f"must be 'full' or 'partial', not {_short_repr(value)}")
-    return str(value)
-
-
-def _format_version(value: Any) -> int:
-    """Coerce to int like the Supervisor (vol.Coerce(int)), then require 1 or 2."""
-    try:
-        version = int(value)
-    except (TypeError, ValueError):
-        raise vol.Invalid(f"must be 1 or 2, not {_short_repr(value)}") from None
-    if version not in FORMAT_VERSIONS:
-        raise vol.Invalid(f"must be 1 or 2, not {_short_repr(value)}")
-    return version
-
-
-def _protected(value: Any) -> bool:
-    """Legacy backups stored a digit string (or an int) when protected; any non-bool is True."""
-    if isinstance(value, bool):
-        return value
-    return True
-
-
-def _crypto(value: Any) -> None:
-    """Only null and "aes128" were ever written; the value itself is dropped on load."""
-    if value not in ACCEPTED_CRYPTO_VALUES:
-        raise vol.Invalid(f'must be "aes128" or null, not {_short_repr(value)}')
-
-
-def _homeassistant_or_none(value: Any) -> dict[str, Any] | None:
-    """Null, empty, or without `version` means "Home Assistant not included" (format 1)."""
-    if not value:
-        return None
-    if not isinstance(value, dict):
-        raise vol.Invalid("must be an object with the Home Assistant version")
-    if value.get("version") is None:
-        return None
-    return value
-
-
-def _list(value: Any) -> list[Any]:
-    """Require a JSON list."""
-    if not isinstance(value, list):
-        raise vol.Invalid("must be a list")
-    return value
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    """Require a JSON object."""
-    if not isinstance(value, dict):
-        raise vol.Invalid("must be an object")
-    return value
-
-
-def _without_homeassistant_folder(folders: list[Any]) -> list[Any]:
-    """Drop format 1's "homeassistant" entry (once, like the Supervisor) on a copy."""
-    remaining = list(folders)
-    if HOMEASSISTANT_FOLDER in remaining:
-        remaining.remove(HOMEASSISTANT_FOLDER)
-    return remaining
-
-
-def _known_folder(value: Any) -> str:
-    """Require one of the folders the Supervisor can restore."""
-    if value not in KNOWN_FOLDERS:
-        allowed = ", ".join(KNOWN_FOLDERS)
-        raise vol.Invalid(f"must be one of the folders {allowed}, not {_short_repr(value)}")
-    return str(value)
-
-
-def _unique_folders(folders: list[str]) -> list[str]:
-    """Each folder at most once."""
-    _raise_on_duplicates(folders, "the folder")
-    return folders
-
-
-def _unique_addon_slugs(addons: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each add-on slug at most once (the Supervisor: "Invalid app list in backup!")."""
-    _raise_on_duplicates([addon["slug"] for addon in addons], "the add-on slug")
-    return addons
-
-
-def _unique_repositories(repositories: list[str]) -> list[str]:
-    """Each repository at most once."""
-    _raise_on_duplicates(repositories, "the repository")
-    return repositories
-
-
-def _raise_on_duplicates(values: list[str], what: str) -> None:
-    """Raise vol.Invalid naming the first value that occurs twice."""
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise vol.Invalid(f"lists {what} {_short_repr(value)} more than once")
-        seen.add(value)
-
-
-def _repository(value: Any) -> str:
-    """A built-in repository name or `<url>[#branch]` with a valid URL."""
-    text = _text(value)
-    if text in BUILTIN_REPOSITORIES:
-        return text
-    match = _REPOSITORY_PATTERN.match(text)
-    try:
-        if match is None:
-            raise vol.Invalid("bad syntax")
-        vol.Url()(match.group("url"))
-    except vol.Invalid:
-        raise vol.Invalid(
-            "must be 'core', 'local' or a repository URL (optionally with #branch), "
-            f"not {_short_repr(value)}"
-        ) from None
-    return text
-
-
-def _short_repr(value: Any) -> str:
-    """Quote a value for a message, cut short so odd metadata cannot flood the UI."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-SCHEMA_HOMEASSISTANT = vol.Schema(
-    {
-        vol.Required("version", msg="is missing"): _version_text,
-        vol.Optional("size", default=0): vol.Coerce(float, msg="must be a number"),
-        vol.Optional("exclude_database", default=False): vol.Boolean(msg="must be true or false"),
-    },
-    extra=vol.REMOVE_EXTRA,  # image, boot, password, refresh_token, ... of format 1
-)
-
-
-def _validated_homeassistant(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Apply SCHEMA_HOMEASSISTANT unless the value already means "not included"."""
-    return None if value is None else SCHEMA_HOMEASSISTANT(value)
-
-
-SCHEMA_ADDON = vol.Schema(
-    {
-        vol.Required("slug", msg="is missing"): _text,
-        vol.Required("name", msg="is missing"): _text,
-        vol.Required("version", msg="is missing"): _version_text,
-        vol.Optional("size", default=0): vol.Coerce(float, msg="must be a number"),
-    },
-    extra=vol.REMOVE_EXTRA,
-)
-
-# The current Supervisor schema (backups/validate.py, format-spec §3.3).
-SCHEMA_BACKUP_METADATA = vol.Schema(
-    {
-        vol.Optional("version", default=1): _format_version,
-        vol.Optional("supervisor_version"): _optional_version_text,
-        vol.Required("slug", msg="is missing"): _text,
-        vol.Required("type", msg="is missing"): _backup_type,
-        vol.Required("name", msg="is missing"): _text,
-        vol.Required("date", msg="is missing"): _text,
-        vol.Optional("compressed", default=True): vol.Boolean(msg="must be true or false"),
-        vol.Optional("protected", default=False): _protected,
-        vol.Optional("crypto"): _crypto,
-        vol.Optional("homeassistant", default=None): vol.All(
-            _homeassistant_or_none, _validated_homeassistant
-        ),
-        vol.Optional("folders", default=list): vol.All(
-            _list, _without_homeassistant_folder, [_known_folder], _unique_folders
-        ),
-        vol.Optional("addons", default=list): vol.All(
-            _list, [vol.All(_dict, SCHEMA_ADDON)], _unique_addon_slugs
-        ),
-        vol.Optional("repositories", default=list): vol.All(
-            _list, [_repository], _unique_repositories
-        ),
-        vol.Optional("extra", default=dict): _dict,
-    },
-    extra=vol.ALLOW_EXTRA,  # `docker` and future keys are allowed and ignored
-)
-
-
 # --- parsing ----------------------------------------------------------------
 
 
@@ -650,25 +439,25 @@ def _lenient_metadata(raw: dict[str, Any], member_name: str) -> BackupMetadata:
     homeassistant_version, exclude_database = _lenient_homeassistant(raw.get("homeassistant"))
     stored_type = raw.get("type")
     return BackupMetadata(
-        slug=_validated_or(_text, raw.get("slug"), ""),
-        name=_validated_or(_text, raw.get("name"), ""),
-        date=_validated_or(_text, raw.get("date"), ""),
+        slug=_validated_or(require_text, raw.get("slug"), ""),
+        name=_validated_or(require_text, raw.get("name"), ""),
+        date=_validated_or(require_text, raw.get("date"), ""),
         type=stored_type if isinstance(stored_type, str) else "",
-        format_version=_validated_or(_format_version, raw.get("version", 1), 1),
-        supervisor_version=_validated_or(_version_text, raw.get("supervisor_version"), None),
+        format_version=_validated_or(format_version, raw.get("version", 1), 1),
+        supervisor_version=_validated_or(version_text, raw.get("supervisor_version"), None),
         homeassistant_version=homeassistant_version,
         exclude_database=exclude_database,
         compressed=_validated_or(vol.Boolean(), raw.get("compressed", True), True),
-        protected=_protected(raw.get("protected", False)),
+        protected=protected(raw.get("protected", False)),
         folders=tuple(_lenient_folders(raw.get("folders"))),
         has_homeassistant_folder_archive=_lists_homeassistant_folder(raw),
         addons=tuple(_lenient_addons(raw.get("addons"))),
-        extra=dict(_validated_or(_dict, raw.get("extra"), {})),
+        extra=dict(_validated_or(require_dict, raw.get("extra"), {})),
         member_name=member_name,
         is_valid=False,
         repositories=tuple(
             item
-            for item in _validated_or(_list, raw.get("repositories"), [])
+            for item in _validated_or(require_list, raw.get("repositories"), [])
             if isinstance(item, str)
         ),
     )
@@ -678,7 +467,7 @@ def _lenient_homeassistant(value: Any) -> tuple[str | None, bool]:
     """(version, exclude_database) from whatever `homeassistant` holds."""
     if not isinstance(value, dict):
         return None, False
-    version = _validated_or(_version_text, value.get("version"), None)
+    version = _validated_or(version_text, value.get("version"), None)
     exclude_database = _validated_or(vol.Boolean(), value.get("exclude_database", False), False)
     return version, bool(exclude_database)
 
@@ -689,7 +478,7 @@ def _lenient_folders(value: Any) -> list[str]:
     Unknown folder names are kept, so the UI shows what the metadata claims.
     """
     folders: list[str] = []
-    for item in _validated_or(_list, value, []):
+    for item in _validated_or(require_list, value, []):
         if isinstance(item, str) and item != HOMEASSISTANT_FOLDER and item not in folders:
             folders.append(item)
     return folders
@@ -699,7 +488,7 @@ def _lenient_addons(value: Any) -> list[AddonInfo]:
     """Add-ons with a text slug, first occurrence of each; a missing name becomes the slug."""
     addons: list[AddonInfo] = []
     seen_slugs: set[str] = set()
-    for item in _validated_or(_list, value, []):
+    for item in _validated_or(require_list, value, []):
         if not isinstance(item, dict) or not isinstance(item.get("slug"), str):
             continue
         slug = item["slug"]
@@ -711,7 +500,7 @@ def _lenient_addons(value: Any) -> list[AddonInfo]:
             AddonInfo(
                 slug=slug,
                 name=name if isinstance(name, str) else slug,
-                version=_validated_or(_version_text, item.get("version"), ""),
+                version=_validated_or(version_text, item.get("version"), ""),
             )
         )
     return addons
