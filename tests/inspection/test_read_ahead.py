@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from backup_inspector.backup_format.archive_keys import ArchiveKeyRing
-from backup_inspector.backup_format.inner_archive import RAW_CHUNK_SIZE, plaintext_pieces
+from backup_inspector.backup_format.inner_archive import (
+    RAW_CHUNK_SIZE,
+    plaintext_pieces,
+    walk_inner_archive,
+)
+from backup_inspector.backup_format.inner_tar import InnerTarWalker
+from backup_inspector.backup_format.tar_entry import TarEntry
 from backup_inspector.demo.backup_writer import ArchiveSpec, FileSpec, random_content
 from backup_inspector.inspection.backup_overview import open_backup
 from backup_inspector.inspection.read_ahead import ReadAhead, read_ahead
@@ -77,3 +84,31 @@ def test_an_undersized_ring_is_caught(big_backup: Callable[[str], Path]) -> None
     serial = [hashlib.sha256(p).hexdigest() for p in _pieces(path, None, 0)()]
     threaded = _slow_digests(read_ahead(_pieces(path, None, 0)(), depth=4))
     assert threaded != serial
+
+
+def _read_ahead_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "read-ahead" and t.is_alive()]
+
+
+def test_a_walk_that_fails_stops_its_read_ahead_thread(
+    big_backup: Callable[[str], Path],
+) -> None:
+    """An error in an entry callback ends the producer thread at once, not when the traceback dies."""
+    path = big_backup("none")
+    overview = open_backup(path)
+    archive = overview.archives[0]
+
+    def refuse(entry: TarEntry) -> None:
+        raise RuntimeError(f"refused {entry.path}")
+
+    with path.open("rb") as f, pytest.raises(RuntimeError) as caught:
+        walk_inner_archive(
+            f,
+            archive.member,
+            archive.sniff,
+            None,
+            InnerTarWalker(refuse),
+            plaintext_wrapper=ReadAhead(),
+        )
+    assert caught.value.__traceback__ is not None  # the frames are still referenced here
+    assert _read_ahead_threads() == []

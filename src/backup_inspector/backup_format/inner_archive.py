@@ -304,12 +304,18 @@ def walk_inner_archive(
         return min(1.0, offset / plaintext_total)
 
     compression = Compression.UNKNOWN
+    # Closed when the walk ends, however it ends: a read-ahead thread then stops
+    # at once instead of when a traceback that holds this frame is dropped.
+    streams: list[Iterator[bytes | memoryview]] = []
     try:
         held = plaintext_wrapper.pieces_held if plaintext_wrapper is not None else 0
         plain = plaintext_pieces(f, member, sniff, keyring, on_raw, late_checks, held)
+        streams.append(plain)
         if plaintext_wrapper is not None:
             plain = plaintext_wrapper(plain)
+            streams.append(plain)
         compression, pieces = _sniffed(plain)
+        streams.append(pieces)
         if compression == Compression.UNKNOWN:
             at_end = True
             for check in late_checks:  # a cut-short stream explains unreadable bytes best
@@ -356,6 +362,11 @@ def walk_inner_archive(
     except BaseException:
         walker.abort()
         raise
+    finally:
+        for stream in reversed(streams):
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
     return WalkResult(walker.entries, walker.content_bytes, compression)
 
 
