@@ -24,7 +24,7 @@ from backup_inspector.demo.backup_writer import (
 )
 from backup_inspector.demo.era_presets import era_presets
 from backup_inspector.inspection.archive_walk import ArchiveNotFoundError, EntryNotFoundError
-from backup_inspector.inspection.backup_overview import open_backup
+from backup_inspector.inspection.backup_overview import BackupOverview, open_backup
 from backup_inspector.inspection.extract_job import (
     ConflictPolicy,
     ExtractReport,
@@ -185,6 +185,20 @@ def test_folder_extracts_its_subtree(
 # --------------------------------------------------------------------------
 
 
+def links_backup(
+    build_backup: Callable[..., Path],
+    linked_entries: list[FileSpec],
+    encryption: str,
+    compressed: bool = True,
+) -> tuple[BackupOverview, bytes]:
+    """The `linked_entries` backup as a "share" archive, and the bytes its hard links point to."""
+    archive = ArchiveSpec("share", linked_entries, encryption=encryption, compressed=compressed)
+    overview = open_backup(build_backup("links.tar", [archive]))
+    target = next(s for s in linked_entries if s.path == "data/target.bin").content
+    assert target is not None
+    return overview, target
+
+
 def test_unselected_hardlink_target_is_fetched(
     encryption_case: tuple[str, bool],
     build_backup: Callable[..., Path],
@@ -193,10 +207,7 @@ def test_unselected_hardlink_target_is_fetched(
     tmp_path: Path,
 ) -> None:
     """A selected hard link whose target was not selected gets the target's bytes (second pass)."""
-    encryption, compressed = encryption_case
-    archive = ArchiveSpec("share", linked_entries, encryption=encryption, compressed=compressed)
-    overview = open_backup(build_backup("links.tar", [archive]))
-    target = next(s for s in linked_entries if s.path == "data/target.bin").content
+    overview, target = links_backup(build_backup, linked_entries, *encryption_case)
     destination = tmp_path / "out"
     report = extract(overview, [("share", ["data/link_a"])], password, destination)
     assert report.problems == [] and report.refused == []
@@ -208,10 +219,7 @@ def test_two_links_to_one_unselected_target(
     build_backup: Callable[..., Path], linked_entries: list[FileSpec], password: str, tmp_path: Path
 ) -> None:
     """Two selected links to the same unselected target both get its bytes."""
-    overview = open_backup(
-        build_backup("links.tar", [ArchiveSpec("share", linked_entries, encryption="v2")])
-    )
-    target = next(s for s in linked_entries if s.path == "data/target.bin").content
+    overview, target = links_backup(build_backup, linked_entries, "v2")
     destination = tmp_path / "out"
     report = extract(overview, [("share", ["data/link_a", "data/link_b"])], password, destination)
     assert report.refused == []
@@ -226,10 +234,7 @@ def test_hardlinks_inside_an_encrypted_stream_both_land(
     tmp_path: Path,
 ) -> None:
     """A folder with a file and two hard links to it extracts all three with the same bytes."""
-    encryption, compressed = encrypted_case
-    archive = ArchiveSpec("share", linked_entries, encryption=encryption, compressed=compressed)
-    overview = open_backup(build_backup("links.tar", [archive]))
-    target = next(s for s in linked_entries if s.path == "data/target.bin").content
+    overview, target = links_backup(build_backup, linked_entries, *encrypted_case)
     destination = tmp_path / "out"
     report = extract(overview, [("share", ["data"])], password, destination)
     assert report.refused == []
@@ -476,14 +481,10 @@ def test_read_entry_follows_a_hardlink(
     build_backup: Callable[..., Path], linked_entries: list[FileSpec], password: str
 ) -> None:
     """Reading a hard link streams its target's bytes."""
-    overview = open_backup(
-        build_backup("links.tar", [ArchiveSpec("share", linked_entries, encryption="v3")])
-    )
+    overview, target = links_backup(build_backup, linked_entries, "v3")
     sink = CollectingSink()
     read_entry(overview, "share", "data/link_b", password, sink)
-    assert (
-        bytes(sink.data) == next(s for s in linked_entries if s.path == "data/target.bin").content
-    )
+    assert bytes(sink.data) == target
 
 
 @pytest.mark.parametrize("path", ["no/such/file", "data"])
@@ -491,9 +492,7 @@ def test_read_entry_rejects_missing_and_folders(
     build_backup: Callable[..., Path], linked_entries: list[FileSpec], password: str, path: str
 ) -> None:
     """A path that is absent, or a folder, raises EntryNotFoundError."""
-    overview = open_backup(
-        build_backup("links.tar", [ArchiveSpec("share", linked_entries, encryption="v2")])
-    )
+    overview, _ = links_backup(build_backup, linked_entries, "v2")
     with pytest.raises(EntryNotFoundError):
         read_entry(overview, "share", path, password, CollectingSink())
 
