@@ -224,3 +224,21 @@ def test_every_button_has_an_accessible_name(
         expect(button).not_to_have_accessible_name("")
     for test_id in ("back-button", "jobs-button", "entry-preview", "entry-download"):
         expect(page.get_by_test_id(test_id).first).not_to_have_accessible_name("")
+
+
+def test_the_page_inside_the_sidebar_panel_passes_axe_core(
+    open_page: Callable[..., Page], demo_site: Site, axe_auditor: Callable[[str], Auditor]
+) -> None:
+    """In Home Assistant's sidebar panel (an iframe) the page has no serious violation either."""
+    page = open_page()
+    page.goto(demo_site.panel_url)
+    app = page.frame_locator("#ingress-frame")
+    wait_until_live(app)
+    frame = page.frames[1]
+    assert frame.url == demo_site.ingress_url
+    auditor = axe_auditor("light, panel iframe")
+    auditor.audit(frame, "backup list")
+    open_backup(app, FULL_BACKUP[0])
+    run_full_check(app, "ok")
+    auditor.audit(frame, "verdict ok")
+    auditor.assert_clean()
