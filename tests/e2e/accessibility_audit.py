@@ -100,8 +100,9 @@ AUDIT_LOG = AuditLog()
 class Auditor:
     """Audits the screens one test visits; `assert_clean()` at its end fails on serious ones."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, log: AuditLog = AUDIT_LOG) -> None:
         self.label = label
+        self.log = log
         self.found: list[Violation] = []
         self._source = AXE_SCRIPT.read_text(encoding="utf-8")
 
@@ -122,8 +123,8 @@ class Auditor:
             )
             for item in raw
         ]
-        AUDIT_LOG.screens.append(name)
-        AUDIT_LOG.violations.extend(violations)
+        self.log.screens.append(name)
+        self.log.violations.extend(violations)
         self.found.extend(violations)
         return violations
 

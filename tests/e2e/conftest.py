@@ -108,7 +108,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def axe_auditor() -> Callable[[str], Auditor]:
+def axe_auditor() -> Callable[..., Auditor]:
     """Make an axe-core auditor labelled with its scheme and width; skips when axe-core is missing.
 
     Skipping (with the reason) mirrors a missing Chromium: scripts/test

@@ -16,7 +16,7 @@ from backup_inspector.demo.demo_backups import (
     FULL_BACKUP,
 )
 
-from .accessibility_audit import Auditor
+from .accessibility_audit import AuditLog, Auditor
 from .conftest import (
     DESKTOP_VIEWPORT,
     PHONE_VIEWPORT,
@@ -61,6 +61,20 @@ def audit_site(
     return start_site([*demo_backup_files, write_warning_backup(tmp_path)])
 
 
+def open_from_the_list(page: Page, site: Site, name: str) -> None:
+    """Load the list through ingress, wait until it is live, and open one backup."""
+    page.goto(site.ingress_url)
+    wait_until_live(page)
+    open_backup(page, name)
+
+
+def back_to_the_list_and_open(page: Page, name: str) -> None:
+    """Go back to the list with the app bar's back button, then open another backup."""
+    page.get_by_test_id("back-button").click()
+    wait_until_live(page)
+    open_backup(page, name)
+
+
 def run_full_check(page: Page, level: str) -> None:
     """Start a full check, wait for its verdict, and check the verdict reads without colour."""
     page.get_by_test_id("full-check").click()
@@ -88,7 +102,7 @@ def assert_verdict_reads_without_colour(page: Page, level: str) -> None:
 def test_every_screen_passes_axe_core(
     open_page: Callable[..., Page],
     audit_site: Site,
-    axe_auditor: Callable[[str], Auditor],
+    axe_auditor: Callable[..., Auditor],
     color_scheme: str,
     width: str,
 ) -> None:
@@ -104,10 +118,7 @@ def test_every_screen_passes_axe_core(
     page.goto(f"{audit_site.ingress_url}#/backup/0123456789abcdef")
     expect(page.get_by_test_id("global-error")).to_be_visible()
     auditor.audit(page, "error banner")
-    page.goto(audit_site.ingress_url)
-    wait_until_live(page)
-
-    open_backup(page, ENCRYPTED_BACKUP[0])
+    open_from_the_list(page, audit_site, ENCRYPTED_BACKUP[0])
     expect(page.get_by_test_id("listing-status")).to_have_attribute("data-state", "locked")
     auditor.audit(page, "detail with password prompt")
 
@@ -145,15 +156,11 @@ def test_every_screen_passes_axe_core(
     auditor.audit(page, "jobs panel")
     page.get_by_test_id("jobs-button").click()
 
-    page.get_by_test_id("back-button").click()
-    wait_until_live(page)
-    open_backup(page, DAMAGED_BACKUP[0])
+    back_to_the_list_and_open(page, DAMAGED_BACKUP[0])
     run_full_check(page, "error")
     auditor.audit(page, "verdict damaged")
 
-    page.get_by_test_id("back-button").click()
-    wait_until_live(page)
-    open_backup(page, WARNING_BACKUP)
+    back_to_the_list_and_open(page, WARNING_BACKUP)
     run_full_check(page, "warning")
     auditor.audit(page, "verdict warnings")
 
@@ -190,18 +197,14 @@ def test_a_finished_check_moves_the_focus_to_its_verdict(
 ) -> None:
     """After a full check the focus is on the verdict, which says good or bad in a word and an icon."""
     page = open_page()
-    page.goto(demo_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, FULL_BACKUP[0])
+    open_from_the_list(page, demo_site, FULL_BACKUP[0])
     run_full_check(page, "ok")
     expect(page.get_by_test_id("verdict-word")).to_have_text("Good")
     expect(page.get_by_test_id("jobs-announcer")).to_have_text(
         f"Full check of {FULL_BACKUP[0]} finished"
     )
 
-    page.get_by_test_id("back-button").click()
-    wait_until_live(page)
-    open_backup(page, DAMAGED_BACKUP[0])
+    back_to_the_list_and_open(page, DAMAGED_BACKUP[0])
     run_full_check(page, "error")
     verdict_icon = page.get_by_test_id("check-verdict").locator("svg.icon")
     expect(verdict_icon).to_have_attribute("data-icon-name", "alertCircle")
@@ -212,9 +215,7 @@ def test_every_button_has_an_accessible_name(
 ) -> None:
     """Icon-only buttons (back, jobs, refresh, close, preview, download) say what they do."""
     page = open_page()
-    page.goto(demo_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, FULL_BACKUP[0])
+    open_from_the_list(page, demo_site, FULL_BACKUP[0])
     expect(page.get_by_test_id("listing-status")).to_have_attribute("data-state", "complete")
     entry_row(page, "data").get_by_test_id("entry-open").click()
     entry_row(page, "data/configuration.yaml").get_by_test_id("entry-select").check()
@@ -227,7 +228,7 @@ def test_every_button_has_an_accessible_name(
 
 
 def test_the_page_inside_the_sidebar_panel_passes_axe_core(
-    open_page: Callable[..., Page], demo_site: Site, axe_auditor: Callable[[str], Auditor]
+    open_page: Callable[..., Page], demo_site: Site, axe_auditor: Callable[..., Auditor]
 ) -> None:
     """In Home Assistant's sidebar panel (an iframe) the page has no serious violation either."""
     page = open_page()
@@ -242,3 +243,22 @@ def test_the_page_inside_the_sidebar_panel_passes_axe_core(
     run_full_check(app, "ok")
     auditor.audit(frame, "verdict ok")
     auditor.assert_clean()
+
+
+def test_the_auditor_reports_what_axe_core_finds(
+    open_page: Callable[..., Page], axe_auditor: Callable[..., Auditor]
+) -> None:
+    """The audit is no empty pass: grey-on-white text and a nameless button fail it."""
+    page = open_page()
+    page.set_content(
+        '<html lang="en"><head><title>t</title></head><body><main>'
+        '<p style="color:#bbbbbb;background:#ffffff">Faint text</p>'
+        '<button type="button"><svg aria-hidden="true"></svg></button>'
+        "</main></body></html>"
+    )
+    auditor = axe_auditor("self-test", log=AuditLog())  # kept out of the session's summary
+    found = {(violation.rule, violation.impact) for violation in auditor.audit(page, "bad page")}
+    assert ("color-contrast", "serious") in found
+    assert ("button-name", "critical") in found
+    with pytest.raises(AssertionError, match="button-name"):
+        auditor.assert_clean()
