@@ -28,6 +28,8 @@ from backup_inspector.web.app_factory import create_app
 from backup_inspector.web.web_settings import WebSettings
 from web.ingress_proxy import BackgroundServers
 
+from .accessibility_audit import AUDIT_LOG, Auditor, missing_axe, summary_lines
+
 CHROMIUM = Path("/usr/bin/chromium")
 
 try:
@@ -103,6 +105,28 @@ def browser() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def axe_auditor() -> Callable[..., Auditor]:
+    """Make an axe-core auditor labelled with its scheme and width; skips when axe-core is missing.
+
+    Skipping (with the reason) mirrors a missing Chromium: scripts/test
+    installs both, so CI always audits.
+    """
+    reason = missing_axe()
+    if reason:
+        pytest.skip(reason)
+    return Auditor
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """List what axe-core found per screen, and every moderate or minor violation."""
+    lines = summary_lines(AUDIT_LOG)
+    if lines:
+        terminalreporter.section("accessibility (axe-core)")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 # --------------------------------------------------------------------------

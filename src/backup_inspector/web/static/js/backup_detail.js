@@ -143,13 +143,22 @@ async function forgetPassword() {
 
 // -- checks -----------------------------------------------------------------
 
+// Each level in a word and its own icon shape: the tint is never the only sign.
+const VERDICT_LOOK = {
+  ok: { word: "Good", icon: "checkCircle" },
+  partial: { word: "Not fully checked", icon: "info" },
+  warning: { word: "Warnings", icon: "alert" },
+  error: { word: "Problems found", icon: "alertCircle" },
+};
+
 function renderVerdict(verdict, report) {
   const box = byId("check-verdict");
   box.hidden = false;
   box.dataset.level = verdict.level;
   box.className = `verdict ${verdict.level}`;
-  const iconName = verdict.level === "ok" ? "checkCircle" : verdict.level === "error" ? "alertCircle" : "info";
-  replaceChildren(byId("verdict-title"), icon(iconName), h("span", { text: verdict.title }));
+  const look = VERDICT_LOOK[verdict.level] || VERDICT_LOOK.partial;
+  replaceChildren(byId("verdict-word"), icon(look.icon), look.word);
+  replaceChildren(byId("verdict-title"), h("span", { text: verdict.title }));
   replaceChildren(
     byId("verdict-problems"),
     verdict.problems.map((problem) =>
@@ -228,6 +237,18 @@ function renderCheckJob(job) {
   } else {
     renderVerdict({ level: "error", title: job.error ? job.error.message : "The check failed.", problems: [] }, null);
   }
+  focusVerdict(job.id);
+}
+
+let verdictFocusedFor = null;
+
+/** Move the focus to a finished check's verdict (once per job), unless the person moved on. */
+function focusVerdict(jobId) {
+  if (verdictFocusedFor === jobId) return;
+  verdictFocusedFor = jobId;
+  const active = document.activeElement;
+  const idle = !active || active === document.body || byId("check-card").contains(active);
+  if (idle) byId("check-verdict").focus();
 }
 
 function renderArchiveProgress(progress) {

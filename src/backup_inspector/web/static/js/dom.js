@@ -37,6 +37,7 @@ export function icon(name, extraClass = "") {
   svg.setAttribute("aria-hidden", "true");
   svg.setAttribute("focusable", "false");
   svg.setAttribute("class", `icon ${extraClass}`.trim());
+  svg.setAttribute("data-icon-name", name); // which icon, for tests (not data-icon: that marks placeholders)
   const path = document.createElementNS(SVG_NS, "path");
   path.setAttribute("d", ICON_PATHS[name] || ICON_PATHS.helpCircle);
   svg.append(path);

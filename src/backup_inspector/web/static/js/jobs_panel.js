@@ -56,6 +56,21 @@ function jobItem(job) {
   return item;
 }
 
+const FINISHED_TEXT = { succeeded: "finished", failed: "failed", cancelled: "was cancelled" };
+const announcedStates = new Map(); // job id -> the state last announced
+
+/** Say (through the live region) when a job starts running or ends; not every percent. */
+function announce(job) {
+  const previous = announcedStates.get(job.id);
+  if (previous === job.state) return;
+  announcedStates.set(job.id, job.state);
+  let text = null;
+  if (job.state === "running" && previous !== undefined) text = `${job.title} started`;
+  else if (FINISHED_TEXT[job.state] && previous !== undefined) text = `${job.title} ${FINISHED_TEXT[job.state]}`;
+  if (text && job.state === "failed" && job.error) text = `${text}: ${job.error.message}`;
+  if (text) byId("jobs-announcer").textContent = text;
+}
+
 function render() {
   const jobs = allJobs();
   const active = jobs.filter((job) => !isFinished(job.state));
@@ -86,7 +101,8 @@ export function setUpJobsPanel() {
     button.focus();
   });
   let scheduled = false;
-  onJob(() => {
+  onJob((job) => {
+    announce(job);
     if (scheduled) return;
     scheduled = true;
     window.requestAnimationFrame(() => {
