@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +22,7 @@ from ..backup_format.backup_metadata import BackupMetadata
 from ..backup_format.findings import Finding, FindingCode
 from ..backup_format.tar_entry import DataSink, EntryType, TarEntry
 from .backup_overview import BackupOverview, InnerArchive
-from .private_folder import PrivateFolder, remove_abandoned_private_folders
+from .private_folder import PrivateFolder, folder_parent, remove_abandoned_private_folders
 from .progress import CancelToken
 from .recorder_database import DatabaseCheckTimeout, RecorderFacts, inspect_recorder_database
 
@@ -105,7 +104,7 @@ class RecorderDatabaseCheck:
     """
 
     def __init__(self, parent_dir: Path | None, cancel: CancelToken | None = None) -> None:
-        self._parent = Path(parent_dir) if parent_dir is not None else Path(tempfile.gettempdir())
+        self._parent = folder_parent(parent_dir)
         self._cancel = cancel
         self._folder: PrivateFolder | None = None
         self._seen: dict[str, TarEntry] = {}  # member path → entry

@@ -77,8 +77,14 @@ def _is_abandoned(folder: Path) -> bool:
         os.close(fd)
 
 
-def remove_abandoned_private_folders(parent: Path) -> int:
+def folder_parent(parent: Path | None) -> Path:
+    """Where private folders go: `parent`, or the system's temporary folder (a desktop)."""
+    return Path(parent) if parent is not None else Path(tempfile.gettempdir())
+
+
+def remove_abandoned_private_folders(parent: Path | None) -> int:
     """Remove private folders of checks that died; returns how many were removed."""
+    parent = folder_parent(parent)
     removed = 0
     try:
         candidates = [
@@ -87,7 +93,7 @@ def remove_abandoned_private_folders(parent: Path) -> int:
             if child.name.startswith(PRIVATE_FOLDER_PREFIX) and child.is_dir()
         ]
     except OSError:
-        return 0
+        return 0  # no such folder yet: nothing was left behind
     for folder in candidates:
         if _is_abandoned(folder):
             shutil.rmtree(folder, ignore_errors=True)

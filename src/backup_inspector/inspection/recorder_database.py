@@ -12,6 +12,7 @@ bounded row), so a crafted file can neither hang the check nor write.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from .progress import JobCancelledError
 # SQLite calls the handler every N virtual-machine instructions: often enough
 # to stop within milliseconds, rarely enough to cost nothing measurable.
 PROGRESS_HANDLER_INSTRUCTIONS = 20_000
+WATCHDOG_INTERVAL_S = 0.2
 # quick_check reads every page once; 60 s plus 1 s per 10 MB is generous even
 # on a Raspberry Pi SD card, and finite for a crafted file.
 BASE_TIME_BUDGET_S = 60.0
@@ -66,23 +68,51 @@ def _connect_read_only(database: Path, has_wal: bool) -> sqlite3.Connection:
     return connection
 
 
-def _install_guard(
-    connection: sqlite3.Connection, deadline: float, is_cancelled: Callable[[], bool]
-) -> Callable[[], str | None]:
-    """Interrupt SQLite past the deadline or on cancel; returns why it stopped, if it did."""
-    reason: list[str] = []
+class _SqliteGuard:
+    """Stops SQLite past the deadline or on cancel, from inside and from outside.
 
-    def guard() -> int:
-        if is_cancelled():
-            reason.append("cancelled")
-            return 1
-        if time.monotonic() > deadline:
-            reason.append("timeout")
-            return 1
-        return 0
+    The progress handler covers ordinary statements; a watchdog thread calls
+    `interrupt()` too, because some work (parts of the integrity check in
+    older SQLite) runs without calling the progress handler.
+    """
 
-    connection.set_progress_handler(guard, PROGRESS_HANDLER_INSTRUCTIONS)
-    return lambda: reason[0] if reason else None
+    def __init__(
+        self, connection: sqlite3.Connection, deadline: float, is_cancelled: Callable[[], bool]
+    ) -> None:
+        self._connection = connection
+        self._deadline = deadline
+        self._is_cancelled = is_cancelled
+        self._done = threading.Event()
+        self.reason: str | None = None
+        connection.set_progress_handler(self._should_stop, PROGRESS_HANDLER_INSTRUCTIONS)
+        self._watchdog = threading.Thread(target=self._watch, name="sqlite-guard", daemon=True)
+        self._watchdog.start()
+
+    def _should_stop(self) -> int:
+        if self.reason is None:
+            if self._is_cancelled():
+                self.reason = "cancelled"
+            elif time.monotonic() > self._deadline:
+                self.reason = "timeout"
+        return 1 if self.reason is not None else 0
+
+    def _watch(self) -> None:
+        while not self._done.wait(WATCHDOG_INTERVAL_S):
+            if self._should_stop():
+                self._connection.interrupt()
+                return
+
+    def stop(self) -> None:
+        """The connection is done: end the watchdog before the connection closes."""
+        self._done.set()
+        self._watchdog.join()
+
+    def raise_if_stopped(self) -> None:
+        """Raise JobCancelledError or DatabaseCheckTimeout if SQLite was stopped."""
+        if self.reason == "cancelled":
+            raise JobCancelledError("cancelled")
+        if self.reason == "timeout":
+            raise DatabaseCheckTimeout("SQLite did not finish checking the database in time")
 
 
 def _quick_check_lines(connection: sqlite3.Connection) -> list[str]:
@@ -185,28 +215,24 @@ def inspect_recorder_database(
         wal = database.with_name(database.name + "-wal")
         size = database.stat().st_size + (wal.stat().st_size if has_wal else 0)
         budget_s = time_budget_s(size)
+    if is_cancelled():
+        raise JobCancelledError("cancelled")
     connection = _connect_read_only(database, has_wal)
-    stopped = _install_guard(connection, time.monotonic() + budget_s, is_cancelled)
+    guard = _SqliteGuard(connection, time.monotonic() + budget_s, is_cancelled)
     try:
         try:
             lines = _quick_check_lines(connection)
         except sqlite3.DatabaseError as err:
-            _raise_if_stopped(stopped())
+            guard.raise_if_stopped()
             # "file is not a database", "database disk image is malformed": Core moves it aside too.
             return RecorderFacts(False, (str(err),), None, None, None)
         is_intact = lines == ["ok"]
         schema_version = _schema_version(connection)
         first_time, last_time = _time_range(connection)
-        _raise_if_stopped(stopped())
+        guard.raise_if_stopped()
         return RecorderFacts(
             is_intact, () if is_intact else tuple(lines), schema_version, first_time, last_time
         )
     finally:
+        guard.stop()
         connection.close()
-
-
-def _raise_if_stopped(reason: str | None) -> None:
-    if reason == "cancelled":
-        raise JobCancelledError("cancelled")
-    if reason == "timeout":
-        raise DatabaseCheckTimeout("SQLite did not finish checking the database in time")
