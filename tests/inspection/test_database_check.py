@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import random
 import sqlite3
@@ -565,3 +567,38 @@ def test_no_database_no_database_object(
     assert report.database is None and report.to_json()["database"] is None
     assert report.problems == []
     assert not database_dir.exists() or os.listdir(database_dir) == []
+
+
+class _FullDisk(io.BufferedWriter):
+    """A file whose writes fail the way a full disk fails them."""
+
+    def write(self, data: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_disk_filling_up_during_the_copy_is_a_note(
+    build_backup: Callable[..., Path], database_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails with ENOSPC ends the copy, not the check: "not checked", no copy left."""
+    path = backup_with(build_backup, homeassistant_files(recorder_database_bytes(rows=ROWS)))
+    monkeypatch.setattr(
+        database_check.os, "fdopen", lambda fd, mode: _FullDisk(io.FileIO(fd, "wb"))
+    )
+    report = check(path, database_dir)
+    assert report.database is not None and report.database.ok is None
+    assert "copying the database failed (No space left on device)" in report.database.message
+    assert report.archives[0].read_to_end
+    assert copies_left(database_dir) == []
+
+
+def test_unusable_database_folder_is_a_note(
+    build_backup: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A database folder that cannot be created: "not checked", the rest of the check goes on."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"")
+    path = backup_with(build_backup, homeassistant_files(recorder_database_bytes(rows=ROWS)))
+    report = check(path, blocker / "database-check")
+    assert report.ok
+    assert report.database is not None and report.database.ok is None
+    assert "no private folder" in report.database.message

@@ -11,6 +11,7 @@ never sees. The folder is removed when the check ends, however it ends.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable
@@ -73,26 +74,50 @@ def _iso_utc(moment: datetime | None) -> str | None:
 
 
 class _CaptureSink(DataSink):
-    """Writes one member into the private folder; an unfinished copy is deleted."""
+    """Writes one member into the private folder; an unfinished copy is deleted.
 
-    def __init__(self, target: Path, on_done: Callable[[Path], None]) -> None:
+    A write error (the disk filled up after all) ends the copy, not the
+    check: the rest of the member is skipped and `on_failed` says why.
+    """
+
+    def __init__(
+        self, target: Path, on_done: Callable[[], None], on_failed: Callable[[str], None]
+    ) -> None:
         self._target = target
         self._on_done = on_done
+        self._on_failed = on_failed
+        target.unlink(missing_ok=True)  # the same member twice in a tar: the last one counts
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._file = os.fdopen(fd, "wb")
+        self._has_failed = False
 
     def write(self, data: bytes | memoryview) -> None:
         """Append the next piece of member data."""
-        self._file.write(data)
+        if self._has_failed:
+            return
+        try:
+            self._file.write(data)
+        except OSError as err:
+            self._has_failed = True
+            self.abort()
+            self._on_failed(f"not checked: copying the database failed ({err.strerror or err})")
 
     def close(self) -> None:
         """The member is complete."""
-        self._file.close()
-        self._on_done(self._target)
+        if self._has_failed:
+            return
+        try:
+            self._file.close()
+        except OSError as err:
+            self.abort()
+            self._on_failed(f"not checked: copying the database failed ({err.strerror or err})")
+            return
+        self._on_done()
 
     def abort(self) -> None:
         """The stream broke or the job stopped: the partial copy goes at once."""
-        self._file.close()
+        with contextlib.suppress(OSError):
+            self._file.close()
         self._target.unlink(missing_ok=True)
 
 
@@ -109,7 +134,7 @@ class RecorderDatabaseCheck:
         self._folder: PrivateFolder | None = None
         self._seen: dict[str, TarEntry] = {}  # member path → entry
         self._captured: set[str] = set()
-        self._space_problem: str | None = None
+        self._copy_problem: str | None = None
         self.report: DatabaseReport | None = None
 
     def __enter__(self) -> RecorderDatabaseCheck:
@@ -139,21 +164,30 @@ class RecorderDatabaseCheck:
         if _layout_of(entry.path) is None:
             return None
         self._seen[entry.path] = entry
-        if self._space_problem is not None:
+        if self._copy_problem is not None:
             return None
-        if self._folder is None:
-            self._parent.mkdir(parents=True, exist_ok=True)
-            self._folder = PrivateFolder(self._parent)
-        free = shutil.disk_usage(self._folder.path).free
+        try:
+            if self._folder is None:
+                self._parent.mkdir(parents=True, exist_ok=True)
+                self._folder = PrivateFolder(self._parent)
+            free = shutil.disk_usage(self._folder.path).free
+        except OSError as err:
+            self._copy_problem = f"not checked: no private folder in {self._parent} ({err})"
+            return None
         if free < entry.size + SPACE_MARGIN_BYTES:
-            self._space_problem = (
-                f"not checked: {entry.path} needs {entry.size:,} bytes in {self._parent} and only "
-                f"{free:,} are free"
+            self._copy_problem = (
+                f"not checked: not enough free space in {self._parent} to copy {entry.path} "
+                f"({entry.size:,} bytes, plus {SPACE_MARGIN_BYTES // (1024 * 1024)} MiB to spare; "
+                f"{free:,} bytes are free)"
             )
             return None
         target = self._folder.path / _local_name(entry.path)
         target.parent.mkdir(mode=0o700, exist_ok=True)
-        return _CaptureSink(target, lambda _path: self._captured.add(entry.path))
+        self._captured.discard(entry.path)
+        return _CaptureSink(target, lambda: self._captured.add(entry.path), self._copy_failed)
+
+    def _copy_failed(self, message: str) -> None:
+        self._copy_problem = self._copy_problem or message
 
     # -- after the walk --------------------------------------------------------
     def archive_read(self, archive: InnerArchive, stream_verified: bool) -> list[Finding]:
@@ -176,8 +210,8 @@ class RecorderDatabaseCheck:
             self.report.message = (
                 f"not checked: {archive.file_name} could not be read and verified to its end"
             )
-        elif self._space_problem is not None:
-            self.report.message = self._space_problem
+        elif self._copy_problem is not None:
+            self.report.message = self._copy_problem
         elif database_path not in self._captured or (
             wal_entry is not None and wal_path not in self._captured
         ):
