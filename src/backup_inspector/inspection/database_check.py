@@ -130,7 +130,9 @@ class RecorderDatabaseCheck:
 
     def __init__(self, parent_dir: Path | None, cancel: CancelToken | None = None) -> None:
         self._parent = folder_parent(parent_dir)
-        self._cancel = cancel
+        self._is_cancelled: Callable[[], bool] = (
+            (lambda: cancel.is_cancelled) if cancel is not None else (lambda: False)
+        )
         self._folder: PrivateFolder | None = None
         self._seen: dict[str, TarEntry] = {}  # member path → entry
         self._captured: set[str] = set()
@@ -150,11 +152,6 @@ class RecorderDatabaseCheck:
     def saw_database(self) -> bool:
         """Whether the Home Assistant archive held a recorder database file."""
         return self._database_member() is not None
-
-    @property
-    def private_dir(self) -> Path | None:
-        """The folder the copies are written to (None until the first one)."""
-        return self._folder.path if self._folder is not None else None
 
     # -- during the walk -----------------------------------------------------
     def sink_for(self, archive: InnerArchive, entry: TarEntry) -> DataSink | None:
@@ -233,14 +230,9 @@ class RecorderDatabaseCheck:
     ) -> list[Finding]:
         assert self._folder is not None and self.report is not None
         local = self._folder.path / _local_name(database_path)
-        cancel = self._cancel
         try:
             facts = inspect_recorder_database(
-                local,
-                has_wal=has_wal,
-                is_cancelled=(lambda: cancel.is_cancelled)
-                if cancel is not None
-                else (lambda: False),
+                local, has_wal=has_wal, is_cancelled=self._is_cancelled
             )
         except DatabaseCheckTimeout as err:
             self.report.message = f"not checked to the end: {err}"
