@@ -30,6 +30,7 @@ from backup_inspector.demo.backup_writer import (
     random_content,
     write_backup,
 )
+from backup_inspector.demo.recorder_database import recorder_database_bytes
 
 #: The password of every backup the builders below encrypt (non-ASCII on purpose).
 TEST_PASSWORD = "Tëst pässword 42"
@@ -118,11 +119,11 @@ def encryption_names() -> dict[str, str]:
 
 
 def _homeassistant_files() -> dict[str, bytes]:
-    """A small /config: text that compresses, and a database-like file that does not."""
+    """A small /config: text that compresses, and a real recorder database (random context ids)."""
     return {
         "data/configuration.yaml": b"default_config:\nhomeassistant:\n  name: Home\n" * 20,
         "data/.storage/core.config_entries": b'{"version": 1, "data": {"entries": []}}\n',
-        "data/home-assistant_v2.db": b"SQLite format 3\0" + random_content("db")(0, 40_000),
+        "data/home-assistant_v2.db": recorder_database_bytes(rows=300),
     }
 
 

@@ -160,6 +160,7 @@ class BlockingCheck:
         progress: Any = None,
         cancel: CancelToken | None = None,
         on_archive_entries: Any = None,
+        database_dir: Any = None,
     ) -> Any:
         self.started.set()
         progress(Progress("share", 50, 100, 50, 200))

@@ -14,6 +14,7 @@ class Severity(StrEnum):
 
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"  # a note on what a restore will do; never changes `ok` or the exit code
 
 
 class FindingCode(StrEnum):
@@ -30,11 +31,15 @@ class FindingCode(StrEnum):
     UNSUPPORTED_ENCRYPTION = "unsupported-encryption"
     ARCHIVE_CORRUPT = "archive-corrupt"
     ARCHIVE_MISSING = "archive-missing"
+    DATABASE_CORRUPT = "database-corrupt"
     # warnings
     ARCHIVE_UNLISTED = "archive-unlisted"
     UNSAFE_ENTRY = "unsafe-entry"
     METADATA_NAME_NONSTANDARD = "metadata-name-nonstandard"
     TRAILING_DATA = "trailing-data"
+    # notes (info)
+    DATABASE_EXCLUDED = "database-excluded"
+    DATABASE_EXTERNAL = "database-external"
 
 
 ERROR_CODES = frozenset(
@@ -49,6 +54,14 @@ ERROR_CODES = frozenset(
         FindingCode.UNSUPPORTED_ENCRYPTION,
         FindingCode.ARCHIVE_CORRUPT,
         FindingCode.ARCHIVE_MISSING,
+        FindingCode.DATABASE_CORRUPT,
+    }
+)
+
+INFO_CODES = frozenset(
+    {
+        FindingCode.DATABASE_EXCLUDED,
+        FindingCode.DATABASE_EXTERNAL,
     }
 )
 
@@ -66,8 +79,12 @@ class Finding:
 
     @property
     def severity(self) -> Severity:
-        """Errors make a backup fail its check; warnings do not."""
-        return Severity.ERROR if self.code in ERROR_CODES else Severity.WARNING
+        """Errors make a backup fail its check; warnings and info notes do not."""
+        if self.code in ERROR_CODES:
+            return Severity.ERROR
+        if self.code in INFO_CODES:
+            return Severity.INFO
+        return Severity.WARNING
 
     def to_json(self) -> dict[str, str | None]:
         """The JSON shape of issue 2's `problems` list."""

@@ -67,9 +67,38 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
 
 def print_findings(findings: list[Finding], out: TextIO, style: Style) -> None:
     """One line per finding: severity, code, message."""
+    marks = {Severity.ERROR: style.bad("error"), Severity.INFO: style.dim("note")}
     for finding in findings:
-        mark = style.bad("error") if finding.severity == Severity.ERROR else style.warn("warning")
+        mark = marks.get(finding.severity, style.warn("warning"))
         out.write(f"  {mark} [{finding.code.value}] {finding.message}\n")
+
+
+def _short_time(iso_time: object) -> str:
+    """ "2026-11-01T00:00:00Z" → "2026-11-01 00:00 UTC"."""
+    return f"{str(iso_time)[:16].replace('T', ' ')} UTC" if iso_time else "?"
+
+
+def print_database(report: CheckReport, out: TextIO, style: Style) -> None:
+    """The recorder database in a line or two: verdict, size, schema, time span."""
+    if report.database is None:
+        return
+    facts = report.database.to_json()
+    mark = {True: style.good("ok"), False: style.bad("FAIL"), None: style.warn("not checked")}[
+        report.database.ok
+    ]
+    wal = f" + {human_size(report.database.wal_size)} WAL" if report.database.wal_size else ""
+    out.write(
+        f"\nDatabase: {mark}  {facts['archive']}: {facts['path']} "
+        f"({human_size(report.database.size)}{wal})\n"
+    )
+    details = []
+    if facts["schema_version"] is not None:
+        details.append(f"schema {facts['schema_version']}")
+    if facts["first_time"] or facts["last_time"]:
+        details.append(
+            f"history {_short_time(facts['first_time'])} to {_short_time(facts['last_time'])}"
+        )
+    out.write(f"  {', '.join([*details, str(facts['message'])])}\n")
 
 
 def print_overview(overview: BackupOverview, out: TextIO) -> None:
@@ -122,9 +151,15 @@ def print_check(report: CheckReport, out: TextIO) -> None:
                 ]
             )
         _table(rows, out)
-    if report.problems:
+    print_database(report, out, style)
+    problems = [p for p in report.problems if p.severity != Severity.INFO]
+    notes = [p for p in report.problems if p.severity == Severity.INFO]
+    if problems:
         out.write("\nProblems:\n")
-        print_findings(report.problems, out, style)
+        print_findings(problems, out, style)
+    if notes:
+        out.write("\nNotes:\n")
+        print_findings(notes, out, style)
     out.write("\n")
     if report.ok and report.level == "full":
         out.write(style.good("OK: every archive was read to its last byte and verified.") + "\n")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import struct
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -20,6 +19,7 @@ from backup_inspector.demo.entry_specs import (
     random_content,
 )
 from backup_inspector.demo.metadata_builder import DEFAULT_HOMEASSISTANT_VERSION, KNOWN_ADDONS
+from backup_inspector.demo.recorder_database import recorder_database_bytes
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -28,14 +28,14 @@ def _json_bytes(value: Any) -> bytes:
 
 
 def fake_sqlite_database(size_bytes: int, seed: str = "recorder") -> bytes:
-    """A small fake `home-assistant_v2.db`: a SQLite 3 header then seeded pages.
+    """A small `home-assistant_v2.db`: a real SQLite recorder database of about `size_bytes`.
 
-    Not a usable database — the inspector only lists and extracts it — but
-    it starts with the real magic so file-type sniffing recognises it.
+    Real, not random pages, because the full check opens it with SQLite and
+    would (rightly) call random pages a corrupt database. `seed` is kept for
+    callers; the rows are deterministic either way.
     """
-    header = b"SQLite format 3\0" + struct.pack(">HBBBBBB", 4096, 1, 1, 0, 64, 32, 32)
-    body = random_content(seed)(0, max(size_bytes - len(header), 0))
-    return (header + body)[:size_bytes]
+    del seed
+    return recorder_database_bytes(rows=0, min_size_bytes=size_bytes)
 
 
 def homeassistant_config_files(

@@ -9,16 +9,18 @@ release the GIL, and the machines this runs on have at least two cores.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..backup_format.archive_keys import ArchiveKeyRing
 from ..backup_format.findings import Finding, FindingCode, Severity
 from ..backup_format.inner_archive import ArchiveProblem, ArchiveReadError, check_password
 from ..backup_format.safe_paths import Verdict, judge_entry
 from ..backup_format.securetar_header import Compression, Encryption
-from ..backup_format.tar_entry import TarEntry
+from ..backup_format.tar_entry import DataSink, TarEntry
 from .archive_walk import (
     ProgressTotals,
     WalkOutcome,
@@ -27,6 +29,7 @@ from .archive_walk import (
     walk_archive,
 )
 from .backup_overview import BackupOverview, InnerArchive
+from .database_check import DatabaseReport, RecorderDatabaseCheck, database_notes
 from .progress import CancelToken, ProgressCallback
 
 PARALLEL_ARCHIVES = 2
@@ -81,6 +84,7 @@ class CheckReport:
     archives: list[ArchiveCheck]
     backup_problems: list[Finding]  # not tied to one archive's contents
     cancelled: bool = False
+    database: DatabaseReport | None = None  # full check of a backup with a recorder database
 
     @property
     def problems(self) -> list[Finding]:
@@ -102,6 +106,7 @@ class CheckReport:
             "metadata": self.overview.metadata.to_json() if self.overview.metadata else None,
             "archives": [a.to_json() for a in self.archives],
             "problems": [p.to_json() for p in self.problems],
+            "database": self.database.to_json() if self.database is not None else None,
         }
 
 
@@ -249,22 +254,27 @@ def _walk_for_check(
     totals: ProgressTotals,
     observer: EntryObserver | None,
     read_ahead: bool,
+    database: RecorderDatabaseCheck | None,
 ) -> None:
     archive = check.archive
     collect_unsafe, unsafe_finding = _unsafe_entry_collector(archive)
 
-    def on_entry(entry: TarEntry) -> None:
+    def on_entry(entry: TarEntry) -> DataSink | None:
         collect_unsafe(entry)
         if observer is not None:
             observer(entry)
+        return database.sink_for(archive, entry) if database is not None else None
 
-    check.record_walk(
-        walk_archive(overview, archive, keyring, on_entry, totals, read_ahead=read_ahead)
-    )
+    outcome = walk_archive(overview, archive, keyring, on_entry, totals, read_ahead=read_ahead)
+    check.record_walk(outcome)
     extra = unsafe_finding()
     if extra is not None:
         check.problems.append(extra)
-        check.ok = not has_error(check.problems)
+    if database is not None:
+        check.problems.extend(
+            database.archive_read(archive, stream_verified=outcome.problem is None)
+        )
+    check.ok = not has_error(check.problems)
 
 
 def _observer_for(
@@ -279,6 +289,8 @@ def full_check(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     on_archive_entries: Callable[[InnerArchive], EntryObserver | None] | None = None,
+    database_dir: Path | None = None,
+    check_database: bool = True,
 ) -> CheckReport:
     """Read every inner archive to its last byte and verify everything the format allows.
 
@@ -287,6 +299,11 @@ def full_check(
     to be read for a callback that then sees its every entry (from the reading thread):
     checking and listing are then one pass, so browsing after a full check
     needs no second read. Raises JobCancelledError if `cancel` is set.
+
+    With `check_database`, the recorder database is copied into a private
+    folder under `database_dir` (the system temp if None) during the same
+    walk and checked with SQLite (database_check); the folder is gone when
+    this returns or raises.
     """
     keyring = keyring_for(password)
     report = quick_check(overview, password, keyring)
@@ -304,7 +321,12 @@ def full_check(
     # Largest first: it is the critical path. One archive alone gets a read-ahead thread instead.
     to_read.sort(key=lambda c: c.archive.member.available_size, reverse=True)
     alone = len(to_read) == 1
-    with ThreadPoolExecutor(max_workers=PARALLEL_ARCHIVES, thread_name_prefix="check") as pool:
+    database = RecorderDatabaseCheck(database_dir, cancel) if check_database else None
+    # The pool exits first (every walk done), then the private folder is removed.
+    with (
+        database if database is not None else contextlib.nullcontext(),
+        ThreadPoolExecutor(max_workers=PARALLEL_ARCHIVES, thread_name_prefix="check") as pool,
+    ):
         futures = [
             pool.submit(
                 _walk_for_check,
@@ -314,12 +336,28 @@ def full_check(
                 totals,
                 _observer_for(c, on_archive_entries),
                 alone,
+                database,
             )
             for c in to_read
         ]
         for future in futures:
             future.result()
+    if database is not None:
+        _add_database_results(report, database, to_read)
     return report
+
+
+def _add_database_results(
+    report: CheckReport, database: RecorderDatabaseCheck, were_read: list[ArchiveCheck]
+) -> None:
+    """The database facts, and the notes on a database left out or kept in an app."""
+    report.database = database.report
+    homeassistant = next(
+        (c for c in were_read if c.archive.kind == "homeassistant" and c.read_to_end), None
+    )
+    notes = database_notes(report.overview, homeassistant is not None, database.saw_database)
+    target = homeassistant.problems if homeassistant is not None else report.backup_problems
+    target.extend(notes)
 
 
 def archive_read_gate(

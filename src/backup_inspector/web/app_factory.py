@@ -12,6 +12,7 @@ from aiohttp import web
 
 from backup_inspector.inspection.index_store import IndexStore
 from backup_inspector.inspection.job_runner import JobRunner
+from backup_inspector.inspection.private_folder import remove_abandoned_private_folders
 from backup_inspector.web import (
     backup_routes,
     browse_routes,
@@ -126,6 +127,8 @@ async def _services_context(app: web.Application) -> AsyncIterator[None]:
     _forward_job_events(services)
     if store is not None and not settings.remember_index:
         await services.run_blocking(_forget_sealed_indexes, store)
+    # A database decrypted by a check the app was killed in must not outlive it.
+    await services.run_blocking(remove_abandoned_private_folders, settings.database_check_dir)
     await services.refresh_backups()
     watcher = asyncio.create_task(_watch_backup_folder(services))
     try:

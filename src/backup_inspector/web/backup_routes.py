@@ -174,6 +174,7 @@ def _check_work(services: AppServices, known: KnownBackup, overview: BackupOverv
                         progress=context.report_progress,
                         cancel=context.cancel,
                         on_archive_entries=listings.observer_for,
+                        database_dir=services.settings.database_check_dir,
                     )
                 except BaseException:
                     listings.abandon()

@@ -30,3 +30,12 @@ class WebSettings:
     folder_poll_interval_s: float = 3.0
     websocket_keepalive_s: float = 20.0
     remember_index: bool = False
+
+    @property
+    def database_check_dir(self) -> Path | None:
+        """Where a full check decrypts the recorder database for SQLite (None: system temp).
+
+        In the add-on that is under /data, private to the add-on; the check
+        removes its folder when it ends (inspection/database_check.py).
+        """
+        return self.data_dir / "database-check" if self.data_dir is not None else None
