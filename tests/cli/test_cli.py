@@ -619,6 +619,43 @@ def test_usage_errors_exit_2(tmp_path: Path, usage_files: dict[str, str]) -> Non
         assert result.stderr.strip(), case
 
 
+SERVE_USAGE_ERRORS: dict[str, tuple[list[str], str]] = {
+    "port-too-high": (["--port", "99999"], "99999 is not a port number"),
+    "port-zero": (["--port", "0"], "0 is not a port number"),
+    "port-not-a-number": (["--port", "http"], "'http' is not a port number"),
+    "proxy-not-an-ip": (["--trusted-proxy", "notanip"], "'notanip' is not an IP address"),
+    "proxy-bad-network": (["--trusted-proxy", "10.0.0.0/99"], "is not an IP address or network"),
+}
+
+
+@pytest.mark.parametrize("case", SERVE_USAGE_ERRORS)
+def test_serve_bad_arguments_exit_2_with_usage(case: str, tmp_path: Path) -> None:
+    """A bad --port or --trusted-proxy is a usage error (exit 2), before anything starts."""
+    arguments, message = SERVE_USAGE_ERRORS[case]
+    result = run_cli("serve", "--backup-dir", tmp_path, *arguments, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "usage: backup-inspector serve" in result.stderr
+    assert message in result.stderr
+    assert "unexpected error" not in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--password-file", "--emergency-kit"])
+@pytest.mark.parametrize("source", ["dev-zero", "sparse"])
+def test_huge_password_sources_exit_2(
+    option: str, source: str, tmp_path: Path, usage_files: dict[str, str]
+) -> None:
+    """/dev/zero or a sparse 8 GiB file as password source: exit 2, 'larger than 64 KiB'."""
+    path = Path("/dev/zero")
+    if source == "sparse":
+        path = tmp_path / "sparse.txt"
+        with path.open("wb") as f:
+            f.truncate(8 * 1024**3)
+    result = run_cli("check", usage_files["backup"], option, path, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "larger than 64 KiB" in result.stderr
+    assert "unexpected error" not in result.stderr
+
+
 # Regression for a bug found by this test (it was a strict xfail): password_source.resolve_password
 # catches only OSError around read_password_file, whose ValueError for a non-UTF-8 file falls
 # through to main()'s catch-all ('unexpected error: ValueError', exit 1) instead of a usage error
