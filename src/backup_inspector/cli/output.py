@@ -1,7 +1,7 @@
 """Text the CLI prints for people: aligned, coloured only on a terminal, progress on stderr.
 
 Names and messages come from the backup, so every human printer passes them
-through `terminal_text` first: a member named "\x1b]0;pwned\x07" must not
+through `terminal_text` first: a member named "ESC ]0;pwned BEL" must not
 retitle the window, clear the screen or, with U+202E, print its name
 backwards. JSON output is exact and never escaped this way.
 """
