@@ -125,8 +125,8 @@ def list_at_most(limit: int, what: str) -> Callable[[list[Any]], list[Any]]:
     def check_length(items: list[Any]) -> list[Any]:
         if len(items) > limit:
             raise vol.Invalid(
-                f"lists {len(items):,} {what}; a real backup lists tens, and Backup Inspector "
-                f"reads at most {limit:,}"
+                f"lists {len(items):,} {what}, far more than a real backup holds; "
+                f"Backup Inspector reads at most {limit:,}"
             )
         return items
 
