@@ -8,11 +8,13 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 
 from backup_inspector.backup_format.backup_metadata import MAX_METADATA_BYTES
+from backup_inspector.backup_format.findings import Finding, FindingCode
 from backup_inspector.demo.backup_writer import ArchiveSpec, write_backup
 from backup_inspector.web.backup_json import (
     MAX_LISTED_ITEMS,
     MAX_SENTENCE_CHARS,
     MAX_TEXT_CHARS,
+    problems_json,
 )
 from backup_inspector.web.web_settings import WebSettings
 
@@ -102,3 +104,17 @@ async def test_ordinary_backups_are_sent_whole(client: TestClient) -> None:
         detail = await get_json(client, f"/api/backups/{row['id']}")
         assert detail["archives_left_out"] == 0
         assert len(detail["archives"]) == row["archive_count"]
+
+
+def test_errors_are_never_pushed_out_by_warnings() -> None:
+    """150 warnings before one error: the error is in the 100 problems sent."""
+    warnings = [
+        Finding(FindingCode.ARCHIVE_UNLISTED, f"warning {index}", f"a{index}")
+        for index in range(150)
+    ]
+    error = Finding(FindingCode.ARCHIVE_CORRUPT, "the error", "share")
+    problems, left_out = problems_json([*warnings, error])
+    assert problems[0]["message"] == "the error"
+    assert [p["message"] for p in problems[1:3]] == ["warning 0", "warning 1"]
+    assert len(problems) == MAX_LISTED_ITEMS
+    assert left_out == 51

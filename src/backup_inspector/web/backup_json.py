@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from backup_inspector.backup_format.backup_metadata import BackupMetadata
-from backup_inspector.backup_format.findings import Finding
+from backup_inspector.backup_format.findings import Finding, Severity
 from backup_inspector.web.backup_registry import KnownBackup
 from backup_inspector.web.extract_destination import default_destination
 from backup_inspector.web.password_store import PasswordState
@@ -91,8 +91,13 @@ def contents_json(known: KnownBackup) -> dict[str, Any]:
 
 
 def problems_json(findings: Sequence[Finding]) -> tuple[list[dict[str, Any]], int]:
-    """The first MAX_LISTED_ITEMS problems, messages bounded, and how many were left out."""
-    shown, left_out = bounded_list(findings)
+    """The first MAX_LISTED_ITEMS problems, errors first, messages bounded; and how many were left out.
+
+    Errors go first (otherwise in their order) so that a flood of warnings
+    can never push the error that fails the backup out of the list.
+    """
+    errors_first = sorted(findings, key=lambda finding: finding.severity != Severity.ERROR)
+    shown, left_out = bounded_list(errors_first)
     problems = []
     for finding in shown:
         problem = finding.to_json()
