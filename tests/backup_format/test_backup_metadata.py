@@ -7,6 +7,7 @@ import json
 import pytest
 
 from backup_inspector.backup_format.backup_metadata import (
+    MAX_METADATA_BYTES,
     METADATA_NAMES,
     AddonInfo,
     BackupMetadata,
@@ -16,6 +17,7 @@ from backup_inspector.backup_format.backup_metadata import (
     parse_backup_metadata,
 )
 from backup_inspector.backup_format.findings import FindingCode, Severity
+from backup_inspector.backup_format.metadata_schema import MAX_ADDONS, MAX_FOLDERS, MAX_REPOSITORIES
 
 # --- real-shaped metadata, one per era (format-spec §3.3, §4.1) -------------
 
@@ -620,3 +622,109 @@ def test_describe_names_a_non_utc_offset() -> None:
         describe_backup_date("2026-11-20T03:00:00-05:30") == "20 November 2026 at 03:00 (UTC-05:30)"
     )
     assert describe_backup_date("2026-11-20T03:00:00") == "20 November 2026 at 03:00"
+
+
+# --- bounds: what is believable in one backup (issue 9, finding 5) ----------
+
+
+def _addons(count: int) -> list[dict[str, object]]:
+    """`count` distinct, valid add-on entries."""
+    return [
+        {"slug": f"addon_{index}", "name": f"Add-on {index}", "version": "1.0"}
+        for index in range(count)
+    ]
+
+
+def test_addons_up_to_the_limit_are_valid() -> None:
+    """MAX_ADDONS add-ons is still a valid backup (the limit is inclusive)."""
+    metadata = _parse_valid(json.dumps(_metadata_dict(addons=_addons(MAX_ADDONS))).encode())
+    assert len(metadata.addons) == MAX_ADDONS
+
+
+def test_too_many_addons_is_invalid_and_the_rest_is_dropped() -> None:
+    """2 000 add-ons: metadata-invalid that names the count and limit; 1 000 kept for the UI."""
+    metadata, message = _single_invalid(_metadata_dict(addons=_addons(2_000)))
+    assert "'addons' lists 2,000 add-ons" in message
+    assert f"at most {MAX_ADDONS:,}" in message
+    assert metadata is not None
+    assert len(metadata.addons) == MAX_ADDONS
+    assert metadata.addons[-1].slug == f"addon_{MAX_ADDONS - 1}"
+
+
+def test_too_many_folders_is_invalid_and_the_rest_is_dropped() -> None:
+    """1.2 million distinct folder names: metadata-invalid, at most MAX_FOLDERS kept."""
+    folders = [f"folder{index}" for index in range(1_200_000)]
+    raw = json.dumps(_metadata_dict(folders=folders)).encode()
+    assert len(raw) > MAX_METADATA_BYTES  # refused by size before it is even decoded
+    metadata, findings = parse_backup_metadata(raw, "./backup.json")
+    assert metadata is None
+    assert "bytes" in findings[0].message
+    metadata, message = _single_invalid(_metadata_dict(folders=folders[: MAX_FOLDERS + 1]))
+    assert f"'folders' lists {MAX_FOLDERS + 1:,} folders" in message
+    assert metadata is not None
+    assert len(metadata.folders) == MAX_FOLDERS
+
+
+def test_too_many_repositories_is_invalid() -> None:
+    """More than MAX_REPOSITORIES repositories is metadata-invalid."""
+    repositories = [f"https://example.com/repo{index}" for index in range(MAX_REPOSITORIES + 1)]
+    metadata, message = _single_invalid(_metadata_dict(repositories=repositories))
+    assert "'repositories' lists" in message
+    assert metadata is not None
+    assert len(metadata.repositories) == MAX_REPOSITORIES
+
+
+def test_metadata_over_the_byte_limit_is_not_decoded() -> None:
+    """Bytes over MAX_METADATA_BYTES: no metadata, one finding that gives the size and limit."""
+    raw = b'{"name": "' + b"x" * MAX_METADATA_BYTES + b'"}'
+    metadata, findings = parse_backup_metadata(raw, "./backup.json")
+    assert metadata is None
+    assert [finding.code for finding in findings] == [FindingCode.METADATA_INVALID]
+    assert f"{len(raw):,} bytes" in findings[0].message
+    assert "at most 1 MiB" in findings[0].message
+
+
+def test_many_broken_fields_name_five_and_count_the_rest() -> None:
+    """Eight broken fields: the message names five and counts the other three."""
+    data = _metadata_dict(
+        slug=_REMOVE,
+        name=_REMOVE,
+        date=_REMOVE,
+        type="weekly",
+        version=3,
+        compressed="maybe",
+        crypto="rot13",
+        folders=["attic"],
+    )
+    _, message = _single_invalid(data)
+    reasons = message.split(" cannot be used: ", 1)[1].split("; ")
+    assert len(reasons) == 6
+    assert reasons[-1].startswith("and 3 more problems.")
+
+
+def test_infinite_number_is_a_finding_not_an_error() -> None:
+    """`"version": 1e999` decodes to infinity; int() of it overflows: metadata-invalid."""
+    raw = json.dumps(_metadata_dict(version=12345)).encode().replace(b"12345", b"1e999")
+    metadata, findings = parse_backup_metadata(raw, "./backup.json")
+    assert [finding.code for finding in findings] == [FindingCode.METADATA_INVALID]
+    assert "'version' must be 1 or 2, not inf" in findings[0].message
+    assert metadata is not None
+    assert metadata.format_version == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"addons": [{"slug": "a", "name": "A", "version": "1", "size": 10**400}]},
+        {"homeassistant": {"version": "2026.1.0", "size": 10**400}},
+        {"type": [[[["deep"]]]] * 1000},
+    ],
+    ids=["huge-addon-size", "huge-homeassistant-size", "wide-deep-type"],
+)
+def test_huge_and_odd_values_are_findings_not_errors(changes: dict[str, object]) -> None:
+    """Numbers that overflow a float or int, and huge values, give metadata-invalid, not a crash."""
+    raw = json.dumps(_metadata_dict(**changes)).encode()
+    metadata, findings = parse_backup_metadata(raw, "./backup.json")
+    assert [finding.code for finding in findings] == [FindingCode.METADATA_INVALID]
+    assert metadata is not None
+    assert len(findings[0].message) < 1000

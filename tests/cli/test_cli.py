@@ -619,6 +619,43 @@ def test_usage_errors_exit_2(tmp_path: Path, usage_files: dict[str, str]) -> Non
         assert result.stderr.strip(), case
 
 
+SERVE_USAGE_ERRORS: dict[str, tuple[list[str], str]] = {
+    "port-too-high": (["--port", "99999"], "99999 is not a port number"),
+    "port-zero": (["--port", "0"], "0 is not a port number"),
+    "port-not-a-number": (["--port", "http"], "'http' is not a port number"),
+    "proxy-not-an-ip": (["--trusted-proxy", "notanip"], "'notanip' is not an IP address"),
+    "proxy-bad-network": (["--trusted-proxy", "10.0.0.0/99"], "is not an IP address or network"),
+}
+
+
+@pytest.mark.parametrize("case", SERVE_USAGE_ERRORS)
+def test_serve_bad_arguments_exit_2_with_usage(case: str, tmp_path: Path) -> None:
+    """A bad --port or --trusted-proxy is a usage error (exit 2), before anything starts."""
+    arguments, message = SERVE_USAGE_ERRORS[case]
+    result = run_cli("serve", "--backup-dir", tmp_path, *arguments, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "usage: backup-inspector serve" in result.stderr
+    assert message in result.stderr
+    assert "unexpected error" not in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--password-file", "--emergency-kit"])
+@pytest.mark.parametrize("source", ["dev-zero", "sparse"])
+def test_huge_password_sources_exit_2(
+    option: str, source: str, tmp_path: Path, usage_files: dict[str, str]
+) -> None:
+    """/dev/zero or a sparse 8 GiB file as password source: exit 2, 'larger than 64 KiB'."""
+    path = Path("/dev/zero")
+    if source == "sparse":
+        path = tmp_path / "sparse.txt"
+        with path.open("wb") as f:
+            f.truncate(8 * 1024**3)
+    result = run_cli("check", usage_files["backup"], option, path, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "larger than 64 KiB" in result.stderr
+    assert "unexpected error" not in result.stderr
+
+
 # Regression for a bug found by this test (it was a strict xfail): password_source.resolve_password
 # catches only OSError around read_password_file, whose ValueError for a non-UTF-8 file falls
 # through to main()'s catch-all ('unexpected error: ValueError', exit 1) instead of a usage error
@@ -750,3 +787,96 @@ def test_password_never_printed(
         output = result.stdout + result.stderr
         for secret in (written.password, wrong, password):
             assert secret not in output
+
+
+# --------------------------------------------------------------------------
+# Terminal escapes in names are shown, not obeyed (issue 9, finding 13)
+# --------------------------------------------------------------------------
+
+CLEAR_SCREEN = "\x1b[2J"
+WINDOW_TITLE = "\x1b]0;owned\x07"
+RIGHT_TO_LEFT = "\u202e"
+HOSTILE_ENTRIES = {
+    f"clear{CLEAR_SCREEN}.txt": "clear\\e[2J.txt",
+    f"title{WINDOW_TITLE}.txt": "title\\e]0;owned\\x07.txt",
+    "cr\rfake.txt": "cr\\rfake.txt",
+    f"invoice{RIGHT_TO_LEFT}txt.exe": "invoice\\u202etxt.exe",
+    "csi\x9b1m.txt": "csi\\x9b1m.txt",
+}
+RAW_CONTROLS = ("\x1b", "\x07", "\r", RIGHT_TO_LEFT, "\x9b")
+
+
+@pytest.fixture
+def escape_backup(build_backup: Callable[..., Path]) -> Path:
+    """A backup whose name, add-on name and entry names carry terminal escapes."""
+    entries = [FileSpec(name, content=b"x") for name in HOSTILE_ENTRIES]
+    entries.append(FileSpec(f"../up{CLEAR_SCREEN}.txt", content=b"x"))
+    metadata = {
+        "slug": "1a2b3c4d",
+        "version": 2,
+        "name": f"Backup{CLEAR_SCREEN}{WINDOW_TITLE}{RIGHT_TO_LEFT}kcab",
+        "date": "2026-01-02T03:04:05+00:00",
+        "type": "partial",
+        "homeassistant": None,
+        "folders": ["share"],
+        "addons": [{"slug": "evil_addon", "name": f"Red{CLEAR_SCREEN}", "version": "1"}],
+    }
+    return build_backup(
+        "escapes.tar",
+        [
+            ArchiveSpec("share", entries),
+            ArchiveSpec("evil_addon", {"a.txt": b"a"}),
+            ArchiveSpec(f"odd{CLEAR_SCREEN}", {"b.txt": b"b"}),
+        ],
+        metadata=metadata,
+    )
+
+
+def _assert_no_raw_controls(result: subprocess.CompletedProcess[str]) -> None:
+    """Neither stream holds a raw control or bidi character (only their escapes)."""
+    for raw in RAW_CONTROLS:
+        assert raw not in result.stdout, (raw, result.stdout)
+        assert raw not in result.stderr, (raw, result.stderr)
+
+
+def test_human_output_escapes_control_and_bidi_characters(
+    escape_backup: Path, tmp_path: Path
+) -> None:
+    """info, check, ls and the extract report print escapes such as \\e and \\u202e, never raw."""
+    commands: list[list[str | Path]] = [
+        ["info", escape_backup],
+        ["check", escape_backup],
+        ["ls", escape_backup, "share"],
+        ["extract", escape_backup, "share", "--to", tmp_path / "out"],
+    ]
+    info, check, ls, extract = run_many(commands, cwd=tmp_path)
+    for result in (info, check, ls, extract):
+        _assert_no_raw_controls(result)
+    escaped_name = "Backup\\e[2J\\e]0;owned\\x07\\u202ekcab"
+    assert escaped_name in info.stdout
+    assert "Red\\e[2J" in info.stdout
+    assert "odd\\e[2J.tar.gz" in info.stdout
+    assert escaped_name in check.stdout
+    for shown in HOSTILE_ENTRIES.values():
+        assert shown in ls.stdout
+    assert "up\\e[2J.txt" in extract.stdout  # refused: it climbs out of the destination
+    assert extract.returncode == 1
+    written = sorted(path.name for path in (tmp_path / "out").iterdir())
+    assert written == sorted(HOSTILE_ENTRIES)  # the files keep their exact names on disk
+
+
+def test_json_output_keeps_names_exact(escape_backup: Path, tmp_path: Path) -> None:
+    """--json is not escaped by the CLI: it decodes to the exact names."""
+    ls = run_cli("ls", escape_backup, "share", "--json", cwd=tmp_path)
+    info = run_cli("info", escape_backup, "--json", cwd=tmp_path)
+    paths = {entry["path"] for entry in json.loads(ls.stdout)}
+    assert set(HOSTILE_ENTRIES) <= paths
+    assert json.loads(info.stdout)["name"].startswith(f"Backup{CLEAR_SCREEN}{WINDOW_TITLE}")
+
+
+def test_usage_error_about_an_archive_name_is_escaped(escape_backup: Path, tmp_path: Path) -> None:
+    """The archive names a usage message lists come back escaped."""
+    result = run_cli("ls", escape_backup, f"no{CLEAR_SCREEN}such", cwd=tmp_path)
+    assert result.returncode == 2
+    _assert_no_raw_controls(result)
+    assert "odd\\e[2J" in result.stderr

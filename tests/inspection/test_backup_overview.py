@@ -5,13 +5,19 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from backup_inspector.backup_format.findings import FindingCode, Severity
-from backup_inspector.demo.backup_writer import ArchiveSpec, WrittenBackup, truncate_file
+from backup_inspector.demo.backup_writer import (
+    ArchiveSpec,
+    WrittenBackup,
+    truncate_file,
+    write_backup,
+)
 from backup_inspector.inspection.backup_overview import open_backup
 
 
@@ -163,3 +169,82 @@ def test_metadata_first_survives_truncation(build_backup: Callable[..., Path]) -
     codes = {f.code for f in overview.findings}
     assert FindingCode.TRUNCATED in codes
     assert FindingCode.METADATA_MISSING not in codes
+
+
+# --------------------------------------------------------------------------
+# Huge metadata: linear work, bounded result (issue 9, finding 5)
+# --------------------------------------------------------------------------
+
+
+def _many_addons_backup(path: Path, addon_count: int) -> Path:
+    """A backup whose metadata lists `addon_count` add-ons, none of which has an archive."""
+    metadata = {
+        "slug": "1a2b3c4d",
+        "version": 2,
+        "name": "Many add-ons",
+        "date": "2026-01-02T03:04:05+00:00",
+        "type": "partial",
+        "homeassistant": None,
+        "folders": [],
+        "addons": [
+            {"slug": f"addon_{index}", "name": f"Add-on {index}", "version": "1.0"}
+            for index in range(addon_count)
+        ],
+    }
+    return write_backup(path, [], metadata=json.dumps(metadata).encode())
+
+
+def _python_lines_run(action: Callable[[], object]) -> int:
+    """How many Python lines `action` executes: a measure of work that ignores machine load."""
+    lines = 0
+
+    def trace_lines(frame: object, event: str, arg: object) -> object:
+        nonlocal lines
+        if event == "line":
+            lines += 1
+        return trace_lines
+
+    sys.settrace(trace_lines)
+    try:
+        action()
+    finally:
+        sys.settrace(None)
+    return lines
+
+
+@pytest.mark.timeout(60)
+def test_open_backup_work_grows_linearly_with_the_addon_count(tmp_path: Path) -> None:
+    """Four times the add-ons cost about four times the work, not sixteen (it was quadratic)."""
+    small = _many_addons_backup(tmp_path / "small.tar", 250)
+    large = _many_addons_backup(tmp_path / "large.tar", 1000)
+    small_lines = _python_lines_run(lambda: open_backup(small))
+    large_lines = _python_lines_run(lambda: open_backup(large))
+    assert large_lines < 5 * small_lines, (small_lines, large_lines)
+    overview = open_backup(large)
+    assert overview.metadata is not None and overview.metadata.is_valid
+    missing = [f for f in overview.findings if f.code == FindingCode.ARCHIVE_MISSING]
+    assert len(missing) == 1000
+    assert "the add-on Add-on 999" in missing[-1].message
+
+
+@pytest.mark.timeout(60)
+def test_metadata_with_40000_addons_is_invalid_and_bounded(tmp_path: Path) -> None:
+    """40 000 add-ons (2.7 MB): metadata-invalid for its size, read without decoding it."""
+    path = _many_addons_backup(tmp_path / "huge.tar", 40_000)
+    overview = open_backup(path)
+    assert overview.metadata is None
+    assert [f.code for f in overview.findings] == [FindingCode.METADATA_INVALID]
+    assert "at most 1 MiB" in overview.findings[0].message
+
+
+@pytest.mark.timeout(60)
+def test_metadata_with_too_many_addons_keeps_a_bounded_list(tmp_path: Path) -> None:
+    """5 000 add-ons under 1 MiB: metadata-invalid, and only the first 1 000 are expected."""
+    overview = open_backup(_many_addons_backup(tmp_path / "many.tar", 5000))
+    assert overview.metadata is not None
+    assert not overview.metadata.is_valid
+    assert len(overview.metadata.addons) == 1000
+    codes = [f.code for f in overview.findings]
+    assert codes.count(FindingCode.METADATA_INVALID) == 1
+    assert codes.count(FindingCode.ARCHIVE_MISSING) == 1000
+    assert "lists 5,000 add-ons" in overview.findings[0].message

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from backup_inspector.inspection.passwords import (
     EMERGENCY_KIT_KEY_PATTERN,
+    MAX_SECRET_FILE_BYTES,
     EmergencyKitError,
+    SecretFileTooLargeError,
     find_emergency_kit_keys,
     password_from_text,
     read_emergency_kit,
@@ -206,3 +210,52 @@ def test_password_file_not_utf8_does_not_leak_bytes(tmp_path: Path) -> None:
         read_password_file(password_file)
     assert "0xe8" not in str(caught.value)
     assert "secret" not in str(caught.value)
+
+
+# --------------------------------------------------------------------------
+# Files far larger than a password or kit (issue 9, finding 17)
+# --------------------------------------------------------------------------
+
+_READERS = [
+    pytest.param(read_password_file, id="password-file"),
+    pytest.param(read_emergency_kit, id="emergency-kit"),
+]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("reader", _READERS)
+def test_dev_zero_is_refused_after_64_kib(reader: Callable[[Path], str]) -> None:
+    """/dev/zero is refused as too large, having held no more than about 64 KiB in memory."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(SecretFileTooLargeError, match="larger than 64 KiB"):
+            reader(Path("/dev/zero"))
+        _, peak_bytes = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak_bytes < 4 * MAX_SECRET_FILE_BYTES
+
+
+@pytest.mark.parametrize("reader", _READERS)
+def test_big_sparse_file_is_refused_without_reading_it(
+    tmp_path: Path, reader: Callable[[Path], str]
+) -> None:
+    """A sparse 4 GiB file is refused; reading it whole would take seconds and gigabytes."""
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as f:
+        f.write(KIT_TEXT.encode())
+        f.truncate(4 * 1024**3)
+    with pytest.raises(SecretFileTooLargeError) as caught:
+        reader(path)
+    assert KIT_KEY not in str(caught.value)
+    assert "huge.txt" in str(caught.value)
+
+
+@pytest.mark.parametrize("reader", _READERS)
+def test_file_of_exactly_the_limit_is_read(tmp_path: Path, reader: Callable[[Path], str]) -> None:
+    """A file of exactly MAX_SECRET_FILE_BYTES is still read (the limit is inclusive)."""
+    path = tmp_path / "padded.txt"
+    text = KIT_TEXT.encode()
+    path.write_bytes(text + b" " * (MAX_SECRET_FILE_BYTES - len(text)))
+    expected = KIT_KEY if reader is read_emergency_kit else path.read_text(encoding="utf-8")
+    assert reader(path) == expected

@@ -28,6 +28,9 @@ import voluptuous as vol
 from backup_inspector.backup_format.findings import Finding, FindingCode
 from backup_inspector.backup_format.metadata_schema import (
     HOMEASSISTANT_FOLDER,
+    MAX_ADDONS,
+    MAX_FOLDERS,
+    MAX_REPOSITORIES,
     SCHEMA_BACKUP_METADATA,
     format_version,
     protected,
@@ -46,6 +49,14 @@ METADATA_NAMES: tuple[str, ...] = ("./snapshot.json", "./backup.json")
 _LENIENT_METADATA_BASE_NAMES: tuple[str, ...] = ("snapshot.json", "backup.json")
 
 HOMEASSISTANT_ARCHIVE = "homeassistant"  # inner archive base name (format-spec §3.4)
+
+# Real backup.json files are a few KB; one that lists a thousand add-ons with
+# long names is still under 1 MiB. A larger one is not read at all: it can
+# only be a mistake or an attack, and every byte read costs memory.
+MAX_METADATA_BYTES = 1024 * 1024
+
+# How many broken fields one METADATA_INVALID finding names; the rest are counted.
+_MAX_REASONS_NAMED = 5
 
 # The Supervisor assumes this version when `supervisor_version` is missing
 # (format-spec §3.3). BackupMetadata keeps None instead so that the UI can say
@@ -318,16 +329,41 @@ def parse_backup_metadata(
       unusable) plus one METADATA_INVALID finding that names every broken
       field. The object is always returned in that case, so the UI can still
       show the name and date of a backup the Supervisor would ignore.
+
+    Work is linear in the size of `raw`, and bounded: more than
+    MAX_METADATA_BYTES, or lists longer than metadata_schema's MAX_ADDONS,
+    MAX_FOLDERS and MAX_REPOSITORIES, are METADATA_INVALID, and the lenient
+    result keeps only that many items of each list.
     """
+    if len(raw) > MAX_METADATA_BYTES:
+        return None, [metadata_too_large_finding(member_name, len(raw))]
     data, decode_problem = _decode_json_object(raw)
     if data is None:
         return None, [_invalid_finding(member_name, decode_problem)]
     try:
         validated = SCHEMA_BACKUP_METADATA(data)
     except vol.MultipleInvalid as error:
-        reasons = "; ".join(_humanise(problem) for problem in error.errors)
+        reasons = _describe_problems(error.errors)
         return _lenient_metadata(data, member_name), [_invalid_finding(member_name, reasons)]
     return _metadata_from_validated(validated, data, member_name), []
+
+
+def metadata_too_large_finding(member_name: str, size_bytes: int) -> Finding:
+    """METADATA_INVALID for a metadata member too large to be real; it is not read."""
+    return _invalid_finding(
+        member_name,
+        f"it is {size_bytes:,} bytes, while a real one is a few KB and Backup Inspector reads "
+        f"at most {MAX_METADATA_BYTES // (1024 * 1024)} MiB",
+    )
+
+
+def _describe_problems(problems: list[vol.Invalid]) -> str:
+    """The first few broken fields in words, and how many more there are."""
+    named = "; ".join(_humanise(problem) for problem in problems[:_MAX_REASONS_NAMED])
+    more = len(problems) - _MAX_REASONS_NAMED
+    if more > 0:
+        named += f"; and {more:,} more problem{'s' if more > 1 else ''}"
+    return named
 
 
 def _decode_json_object(raw: bytes) -> tuple[dict[str, Any] | None, str]:
@@ -430,7 +466,7 @@ def _validated_or(validator: Callable[[Any], Any], value: Any, fallback: Any) ->
     """The strictly validated value, or `fallback` when it breaks the rule."""
     try:
         return validator(value)
-    except (vol.Invalid, TypeError, ValueError):
+    except (vol.Invalid, TypeError, ValueError, OverflowError):
         return fallback
 
 
@@ -457,7 +493,7 @@ def _lenient_metadata(raw: dict[str, Any], member_name: str) -> BackupMetadata:
         is_valid=False,
         repositories=tuple(
             item
-            for item in _validated_or(require_list, raw.get("repositories"), [])
+            for item in _first_items(raw.get("repositories"), MAX_REPOSITORIES)
             if isinstance(item, str)
         ),
     )
@@ -472,23 +508,35 @@ def _lenient_homeassistant(value: Any) -> tuple[str | None, bool]:
     return version, bool(exclude_database)
 
 
+def _first_items(value: Any, limit: int) -> list[Any]:
+    """The first `limit` items of a list; [] for anything else.
+
+    A lenient result never holds more than a real backup could, however
+    long the stored list is (the finding says that it was too long).
+    """
+    return _validated_or(require_list, value, [])[:limit]
+
+
 def _lenient_folders(value: Any) -> list[str]:
-    """Text entries once each, without "homeassistant".
+    """Text entries once each, without "homeassistant", from the first MAX_FOLDERS.
 
     Unknown folder names are kept, so the UI shows what the metadata claims.
     """
-    folders: list[str] = []
-    for item in _validated_or(require_list, value, []):
-        if isinstance(item, str) and item != HOMEASSISTANT_FOLDER and item not in folders:
-            folders.append(item)
-    return folders
+    folders: dict[str, None] = {}  # insertion-ordered set: one lookup per item, not a scan
+    for item in _first_items(value, MAX_FOLDERS):
+        if isinstance(item, str) and item != HOMEASSISTANT_FOLDER:
+            folders[item] = None
+    return list(folders)
 
 
 def _lenient_addons(value: Any) -> list[AddonInfo]:
-    """Add-ons with a text slug, first occurrence of each; a missing name becomes the slug."""
+    """Add-ons with a text slug, first occurrence of each, from the first MAX_ADDONS items.
+
+    A missing name becomes the slug.
+    """
     addons: list[AddonInfo] = []
     seen_slugs: set[str] = set()
-    for item in _validated_or(require_list, value, []):
+    for item in _first_items(value, MAX_ADDONS):
         if not isinstance(item, dict) or not isinstance(item.get("slug"), str):
             continue
         slug = item["slug"]

@@ -19,7 +19,7 @@ from .aes_cbc_stream import (
     decrypt_first_block,
     expected_v2_ciphertext_size,
 )
-from .archive_keys import ArchiveKeyRing, WrongPasswordError
+from .archive_keys import ArchiveKeyRing, TooManyRootSaltsError, WrongPasswordError
 from .gzip_verifier import GzipError, GzipVerifier
 from .inner_tar import InnerTarError, InnerTarWalker, StopWalk
 from .outer_tar import OuterMember
@@ -126,6 +126,8 @@ def _key_material(
         raise ArchiveReadError(
             ArchiveProblem.WRONG_PASSWORD, "the password does not fit this archive"
         ) from err
+    except TooManyRootSaltsError as err:  # see its docstring for why this is "corrupt"
+        raise ArchiveReadError(ArchiveProblem.CORRUPT, str(err)) from err
 
 
 def _raise_if_unreadable(sniff: ArchiveSniff) -> None:

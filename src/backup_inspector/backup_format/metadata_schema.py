@@ -11,6 +11,8 @@ validators that its lenient parsing reuses field by field are public.
 from __future__ import annotations
 
 import re
+import reprlib
+from collections.abc import Callable
 from typing import Any
 
 import voluptuous as vol
@@ -31,6 +33,14 @@ BUILTIN_REPOSITORIES = frozenset(
         "https://github.com/music-assistant/home-assistant-addon",
     }
 )
+# What is believable in one backup. Home Assistant backups list tens of
+# add-ons, at most the four folders and a handful of repositories; a list
+# longer than this is not a real backup.json, and checking it item by item
+# would only cost time and memory. Not Supervisor rules: our own bounds.
+MAX_ADDONS = 1000
+MAX_FOLDERS = 1000
+MAX_REPOSITORIES = 1000
+
 # `<url>[#branch]`, the Supervisor's repository syntax.
 _REPOSITORY_PATTERN = re.compile(r"^(?P<url>[^#]+)(?:#(?P<branch>[\w\-]+))?$")
 
@@ -71,7 +81,7 @@ def format_version(value: Any) -> int:
     """Coerce to int like the Supervisor (vol.Coerce(int)), then require 1 or 2."""
     try:
         version = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 decodes to infinity
         raise vol.Invalid(f"must be 1 or 2, not {_short_repr(value)}") from None
     if version not in FORMAT_VERSIONS:
         raise vol.Invalid(f"must be 1 or 2, not {_short_repr(value)}")
@@ -107,6 +117,20 @@ def require_list(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise vol.Invalid("must be a list")
     return value
+
+
+def list_at_most(limit: int, what: str) -> Callable[[list[Any]], list[Any]]:
+    """A validator that refuses a list of more than `limit` items, before any item is checked."""
+
+    def check_length(items: list[Any]) -> list[Any]:
+        if len(items) > limit:
+            raise vol.Invalid(
+                f"lists {len(items):,} {what}, far more than a real backup holds; "
+                f"Backup Inspector reads at most {limit:,}"
+            )
+        return items
+
+    return check_length
 
 
 def require_dict(value: Any) -> dict[str, Any]:
@@ -177,16 +201,45 @@ def _repository(value: Any) -> str:
     return text
 
 
+def _size_number(value: Any) -> float:
+    """Coerce to float like the Supervisor's vol.Coerce(float), refusing what overflows.
+
+    vol.Coerce lets OverflowError through, and JSON allows integers of
+    hundreds of digits (float(10**400) overflows).
+    """
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise vol.Invalid("must be a number") from None
+
+
 def _short_repr(value: Any) -> str:
-    """Quote a value for a message, cut short so odd metadata cannot flood the UI."""
-    text = repr(value)
+    """Quote a value for a message, cut short so odd metadata cannot flood the UI.
+
+    reprlib looks at only the first items and levels of a list or object, so
+    a huge or deeply nested value costs no more than a small one.
+    """
+    text = _SHORT_REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _bounded_repr() -> reprlib.Repr:
+    """A reprlib.Repr that shows two levels and 60 characters of text."""
+    bounded = reprlib.Repr()
+    bounded.maxlevel = 2
+    bounded.maxstring = 60
+    bounded.maxlong = 40
+    bounded.maxother = 60
+    return bounded
+
+
+_SHORT_REPR = _bounded_repr()
 
 
 SCHEMA_HOMEASSISTANT = vol.Schema(
     {
         vol.Required("version", msg="is missing"): version_text,
-        vol.Optional("size", default=0): vol.Coerce(float, msg="must be a number"),
+        vol.Optional("size", default=0): _size_number,
         vol.Optional("exclude_database", default=False): vol.Boolean(msg="must be true or false"),
     },
     extra=vol.REMOVE_EXTRA,  # image, boot, password, refresh_token, ... of format 1
@@ -203,7 +256,7 @@ SCHEMA_ADDON = vol.Schema(
         vol.Required("slug", msg="is missing"): require_text,
         vol.Required("name", msg="is missing"): require_text,
         vol.Required("version", msg="is missing"): version_text,
-        vol.Optional("size", default=0): vol.Coerce(float, msg="must be a number"),
+        vol.Optional("size", default=0): _size_number,
     },
     extra=vol.REMOVE_EXTRA,
 )
@@ -224,13 +277,23 @@ SCHEMA_BACKUP_METADATA = vol.Schema(
             _homeassistant_or_none, _validated_homeassistant
         ),
         vol.Optional("folders", default=list): vol.All(
-            require_list, _without_homeassistant_folder, [_known_folder], _unique_folders
+            require_list,
+            list_at_most(MAX_FOLDERS, "folders"),
+            _without_homeassistant_folder,
+            [_known_folder],
+            _unique_folders,
         ),
         vol.Optional("addons", default=list): vol.All(
-            require_list, [vol.All(require_dict, SCHEMA_ADDON)], _unique_addon_slugs
+            require_list,
+            list_at_most(MAX_ADDONS, "add-ons"),
+            [vol.All(require_dict, SCHEMA_ADDON)],
+            _unique_addon_slugs,
         ),
         vol.Optional("repositories", default=list): vol.All(
-            require_list, [_repository], _unique_repositories
+            require_list,
+            list_at_most(MAX_REPOSITORIES, "repositories"),
+            [_repository],
+            _unique_repositories,
         ),
         vol.Optional("extra", default=dict): require_dict,
     },

@@ -248,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UsageError as err:
-        sys.stderr.write(f"backup-inspector: {err}\n")
+        sys.stderr.write(f"backup-inspector: {output.terminal_text(str(err))}\n")
         return exit_codes.USAGE
     except (KeyboardInterrupt, JobCancelledError):
         sys.stderr.write("\nbackup-inspector: interrupted\n")
@@ -256,10 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return exit_codes.OK  # e.g. `backup-inspector ls … | head`
     except OSError as err:
-        sys.stderr.write(
-            f"backup-inspector: {err.strerror or err} ({err.filename or 'I/O error'})\n"
-        )
+        what = f"{err.strerror or err} ({err.filename or 'I/O error'})"
+        sys.stderr.write(f"backup-inspector: {output.terminal_text(what)}\n")
         return exit_codes.PROBLEMS
     except Exception as err:
-        sys.stderr.write(f"backup-inspector: unexpected error: {type(err).__name__}: {err}\n")
+        what = f"unexpected error: {type(err).__name__}: {err}"
+        sys.stderr.write(f"backup-inspector: {output.terminal_text(what)}\n")
         return exit_codes.PROBLEMS

@@ -1,4 +1,10 @@
-"""Text the CLI prints for people: aligned, coloured only on a terminal, progress on stderr."""
+"""Text the CLI prints for people: aligned, coloured only on a terminal, progress on stderr.
+
+Names and messages come from the backup, so every human printer passes them
+through `terminal_text` first: a member named "ESC ]0;pwned BEL" must not
+retitle the window, clear the screen or, with U+202E, print its name
+backwards. JSON output is exact and never escaped this way.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import os
 import stat
 import sys
 import time
+import unicodedata
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -15,6 +22,44 @@ from ..inspection.backup_overview import BackupOverview
 from ..inspection.check_job import CheckReport
 from ..inspection.extract_job import ExtractReport
 from ..inspection.progress import Progress
+
+# Unicode categories a terminal acts on instead of showing: controls (C0, DEL,
+# C1), format characters (bidi overrides and isolates, zero-width joiners),
+# line and paragraph separators, and surrogates (undecodable name bytes).
+_UNSHOWN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
+_SURROGATE_ESCAPE_FIRST = 0xDC80  # surrogateescape maps byte 0x80 to U+DC80 (PEP 383)
+_SURROGATE_ESCAPE_LAST = 0xDCFF
+
+
+def terminal_text(text: str) -> str:
+    """`text` with every character a terminal would act on shown as an escape, like `ls -b`.
+
+    ESC is "\\e", tab/newline/CR "\\t" "\\n" "\\r", other controls "\\xNN",
+    format characters such as U+202E (right-to-left override) "\\u202e", and
+    an undecodable name byte (kept as a surrogate by the tar readers) the
+    byte itself, "\\xNN". Backslashes stay as they are: the escapes are for
+    the terminal's safety; `--json` gives the exact names.
+    """
+    if text.isprintable():  # the common case, checked in C
+        return text
+    return "".join(_terminal_char(char) for char in text)
+
+
+def _terminal_char(char: str) -> str:
+    """One character, escaped if a terminal would act on it."""
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    if unicodedata.category(char) not in _UNSHOWN_CATEGORIES:
+        return char
+    code = ord(char)
+    if _SURROGATE_ESCAPE_FIRST <= code <= _SURROGATE_ESCAPE_LAST:
+        return f"\\x{code - 0xDC00:02x}"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 class Style:
@@ -70,7 +115,7 @@ def print_findings(findings: list[Finding], out: TextIO, style: Style) -> None:
     marks = {Severity.ERROR: style.bad("error"), Severity.INFO: style.dim("note")}
     for finding in findings:
         mark = marks.get(finding.severity, style.warn("warning"))
-        out.write(f"  {mark} [{finding.code.value}] {finding.message}\n")
+        out.write(f"  {mark} [{finding.code.value}] {terminal_text(finding.message)}\n")
 
 
 def _short_time(iso_time: object) -> str:
@@ -98,16 +143,16 @@ def print_database(report: CheckReport, out: TextIO, style: Style) -> None:
         details.append(
             f"history {_short_time(facts['first_time'])} to {_short_time(facts['last_time'])}"
         )
-    out.write(f"  {', '.join([*details, str(facts['message'])])}\n")
+    out.write(f"  {terminal_text(', '.join([*details, str(facts['message'])]))}\n")
 
 
 def print_overview(overview: BackupOverview, out: TextIO) -> None:
     """`info`: what the backup is and which archives it holds."""
     style = Style(out)
-    out.write(style.bold(overview.display_name) + "\n")
+    out.write(style.bold(terminal_text(overview.display_name)) + "\n")
     if overview.metadata is not None:
-        out.write(f"  {overview.metadata.describe()}\n")
-    out.write(f"  File: {overview.path} ({human_size(overview.file_size)})\n")
+        out.write(f"  {terminal_text(overview.metadata.describe())}\n")
+    out.write(f"  File: {terminal_text(str(overview.path))} ({human_size(overview.file_size)})\n")
     out.write(f"  Protected: {'yes' if overview.is_protected else 'no'}\n")
     if overview.archives:
         rows = [["ARCHIVE", "CONTENT", "ENCRYPTION", "COMPRESSED", "SIZE", "NOTE"]]
@@ -117,8 +162,8 @@ def print_overview(overview: BackupOverview, out: TextIO) -> None:
             note = "incomplete" if not archive.is_complete else note
             rows.append(
                 [
-                    archive.file_name,
-                    archive.label,
+                    terminal_text(archive.file_name),
+                    terminal_text(archive.label),
                     archive.encryption.value,
                     compressed,
                     human_size(archive.size),
@@ -135,7 +180,8 @@ def print_overview(overview: BackupOverview, out: TextIO) -> None:
 def print_check(report: CheckReport, out: TextIO) -> None:
     """`check`: the verdict per archive, then every problem, then the summary."""
     style = Style(out)
-    out.write(style.bold(report.overview.display_name) + f"  ({report.overview.path})\n\n")
+    name = terminal_text(report.overview.display_name)
+    out.write(style.bold(name) + f"  ({terminal_text(str(report.overview.path))})\n\n")
     if report.archives:
         rows = [["", "ARCHIVE", "ENCRYPTION", "ENTRIES", "CONTENT"]]
         for check in report.archives:
@@ -144,7 +190,7 @@ def print_check(report: CheckReport, out: TextIO) -> None:
             rows.append(
                 [
                     mark,
-                    check.archive.file_name,
+                    terminal_text(check.archive.file_name),
                     check.archive.encryption.value,
                     entries,
                     human_size(check.bytes),
@@ -191,7 +237,7 @@ def format_entry(entry: TarEntry) -> str:
         link = f" -> {entry.link}"
     elif entry.type == EntryType.HARDLINK:
         link = f" => {entry.link}"
-    return f"{mode_string(entry)} {entry.size:>12,} {when} {entry.path}{link}"
+    return f"{mode_string(entry)} {entry.size:>12,} {when} {terminal_text(entry.path + link)}"
 
 
 def print_extract_report(report: ExtractReport, out: TextIO) -> None:
@@ -199,16 +245,16 @@ def print_extract_report(report: ExtractReport, out: TextIO) -> None:
     style = Style(out)
     out.write(f"Written: {len(report.written)} file(s), {human_size(report.bytes_written)}\n")
     for path, reason in report.skipped:
-        out.write(f"  {style.warn('skipped')} {path}: {reason}\n")
+        out.write(f"  {style.warn('skipped')} {terminal_text(f'{path}: {reason}')}\n")
     for path, reason in report.refused:
-        out.write(f"  {style.bad('refused')} {path}: {reason}\n")
+        out.write(f"  {style.bad('refused')} {terminal_text(f'{path}: {reason}')}\n")
     for old, new in report.renamed:
-        out.write(f"  {style.dim('renamed')} {old} -> {new}\n")
+        out.write(f"  {style.dim('renamed')} {terminal_text(f'{old} -> {new}')}\n")
     if report.problems:
         out.write("Problems:\n")
         print_findings(report.problems, out, style)
     if report.stopped_reason:
-        out.write(style.bad(f"Stopped: {report.stopped_reason}") + "\n")
+        out.write(style.bad(f"Stopped: {terminal_text(report.stopped_reason)}") + "\n")
 
 
 class ProgressLine:
@@ -231,7 +277,7 @@ class ProgressLine:
         elapsed = now - self._started
         left = f", {elapsed / fraction - elapsed:.0f} s left" if fraction > 0.02 else ""
         self._stream.write(
-            f"\r{self._label} {progress.archive or ''}: {fraction:6.1%} "
+            f"\r{self._label} {terminal_text(progress.archive or '')}: {fraction:6.1%} "
             f"({human_size(progress.done_bytes)} of {human_size(progress.total_bytes)}{left})\033[K"
         )
         self._stream.flush()

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..inspection.passwords import EmergencyKitError, read_emergency_kit, read_password_file
+from ..inspection.passwords import read_emergency_kit, read_password_file
 
 PASSWORD_ENV = "BACKUP_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
@@ -30,7 +30,7 @@ def resolve_password(
             raise PasswordSourceError(
                 f"cannot read the password file {password_file}: {err.strerror}"
             ) from err
-        except ValueError as err:  # not UTF-8 text
+        except ValueError as err:  # not UTF-8 text, or far too large to be a password file
             raise PasswordSourceError(f"{password_file}: {err}") from err
     if emergency_kit is not None:
         try:
@@ -39,7 +39,7 @@ def resolve_password(
             raise PasswordSourceError(
                 f"cannot read the emergency kit {emergency_kit}: {err.strerror}"
             ) from err
-        except EmergencyKitError as err:
+        except ValueError as err:  # no key, several keys, or far too large to be a kit
             raise PasswordSourceError(f"{emergency_kit}: {err}") from err
     if PASSWORD_ENV in os.environ:
         return os.environ[PASSWORD_ENV]

@@ -25,9 +25,34 @@ EMERGENCY_KIT_KEY_PATTERN = r"[A-Z0-9]{4}(-[A-Z0-9]{4}){6}"
 _EMBEDDED_KEY_RE = re.compile(rf"(?<![A-Z0-9-])(?:{EMERGENCY_KIT_KEY_PATTERN})(?![A-Z0-9-])")
 _WHOLE_KEY_RE = re.compile(EMERGENCY_KIT_KEY_PATTERN)
 
+# A password file or an emergency kit is a few hundred bytes (a kit is about
+# 600). Nothing longer than this can be one, so reading stops here: given
+# /dev/zero or a huge file by mistake, we read 64 KiB, not the disk.
+MAX_SECRET_FILE_BYTES = 64 * 1024
+
 
 class EmergencyKitError(ValueError):
     """An emergency kit file holds no encryption key, or several different ones."""
+
+
+class SecretFileTooLargeError(ValueError):
+    """A password or emergency-kit file is larger than any password or kit could be."""
+
+
+def _read_small_file(path: Path, what: str) -> bytes:
+    """All bytes of a small file; SecretFileTooLargeError once it passes MAX_SECRET_FILE_BYTES.
+
+    Reads one byte more than the limit, never the whole file, so a device
+    such as /dev/zero or a sparse multi-gigabyte file costs 64 KiB.
+    """
+    with path.open("rb") as f:
+        raw = f.read(MAX_SECRET_FILE_BYTES + 1)
+    if len(raw) > MAX_SECRET_FILE_BYTES:
+        raise SecretFileTooLargeError(
+            f"'{path.name}' is larger than {MAX_SECRET_FILE_BYTES // 1024} KiB, far more than "
+            f"any {what} holds. Give the file that holds only the {what}."
+        )
+    return raw
 
 
 def find_emergency_kit_keys(text: str) -> list[str]:
@@ -76,9 +101,10 @@ def read_emergency_kit(path: Path) -> str:
     editor may gain a byte-order mark (UTF-8 or UTF-16) or CRLF line ends,
     both of which are tolerated. Undecodable bytes are ignored because the
     key itself is plain ASCII. Raises EmergencyKitError when the file holds no
-    key or several different keys (the message never contains a key).
+    key or several different keys (the message never contains a key), and
+    SecretFileTooLargeError for a file larger than MAX_SECRET_FILE_BYTES.
     """
-    text = _decode_kit_bytes(path.read_bytes())
+    text = _decode_kit_bytes(_read_small_file(path, "emergency kit"))
     keys = find_emergency_kit_keys(text)
     if not keys:
         raise EmergencyKitError(
@@ -106,10 +132,11 @@ def read_password_file(path: Path) -> str:
     Editors and `echo` add a final "\\n" (or "\\r\\n" on Windows) that is not
     part of the password; everything else, including other whitespace, may
     be, so nothing else is removed. Raises ValueError when the file is not
-    UTF-8; the message does not quote the undecodable bytes, because they
-    are part of the password.
+    UTF-8 (the message does not quote the undecodable bytes, because they
+    are part of the password) and SecretFileTooLargeError, a ValueError,
+    when it is larger than MAX_SECRET_FILE_BYTES.
     """
-    raw = path.read_bytes()
+    raw = _read_small_file(path, "password")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
