@@ -1,3 +1,3 @@
 """Backup Inspector: check, browse and extract Home Assistant backups."""
 
-__version__ = "0.1.1"
+__version__ = "0.2.0"
