@@ -14,6 +14,7 @@ class Severity(StrEnum):
 
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"  # a note on what will happen; never changes `ok` or the exit code
 
 
 class FindingCode(StrEnum):
@@ -35,6 +36,19 @@ class FindingCode(StrEnum):
     UNSAFE_ENTRY = "unsafe-entry"
     METADATA_NAME_NONSTANDARD = "metadata-name-nonstandard"
     TRAILING_DATA = "trailing-data"
+    # restore rehearsal (issue 10): errors
+    SUPERVISOR_TOO_OLD = "supervisor-too-old"
+    ADDON_METADATA_INVALID = "addon-metadata-invalid"
+    ADDON_ARCH_UNSUPPORTED = "addon-arch-unsupported"
+    ADDON_MACHINE_UNSUPPORTED = "addon-machine-unsupported"
+    ADDON_NEEDS_NEWER_CORE = "addon-needs-newer-core"
+    ENTRY_BREAKS_RESTORE = "entry-breaks-restore"
+    # restore rehearsal: warning
+    NOT_ENOUGH_SPACE = "not-enough-space"
+    # restore rehearsal: notes (info)
+    CORE_VERSION_CHANGE = "core-version-change"
+    PARTIAL_BACKUP = "partial-backup"
+    SENSITIVE_ARCHIVE = "sensitive-archive"
 
 
 ERROR_CODES = frozenset(
@@ -49,6 +63,21 @@ ERROR_CODES = frozenset(
         FindingCode.UNSUPPORTED_ENCRYPTION,
         FindingCode.ARCHIVE_CORRUPT,
         FindingCode.ARCHIVE_MISSING,
+        FindingCode.SUPERVISOR_TOO_OLD,
+        FindingCode.ADDON_METADATA_INVALID,
+        FindingCode.ADDON_ARCH_UNSUPPORTED,
+        FindingCode.ADDON_MACHINE_UNSUPPORTED,
+        FindingCode.ADDON_NEEDS_NEWER_CORE,
+        FindingCode.ENTRY_BREAKS_RESTORE,
+    }
+)
+
+# Notes on what a restore will do: shown, but never a problem (issue 10).
+INFO_CODES = frozenset(
+    {
+        FindingCode.CORE_VERSION_CHANGE,
+        FindingCode.PARTIAL_BACKUP,
+        FindingCode.SENSITIVE_ARCHIVE,
     }
 )
 
@@ -66,8 +95,12 @@ class Finding:
 
     @property
     def severity(self) -> Severity:
-        """Errors make a backup fail its check; warnings do not."""
-        return Severity.ERROR if self.code in ERROR_CODES else Severity.WARNING
+        """Errors make a backup fail its check; warnings and info notes do not."""
+        if self.code in ERROR_CODES:
+            return Severity.ERROR
+        if self.code in INFO_CODES:
+            return Severity.INFO
+        return Severity.WARNING
 
     def to_json(self) -> dict[str, str | None]:
         """The JSON shape of issue 2's `problems` list."""

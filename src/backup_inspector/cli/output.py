@@ -15,6 +15,8 @@ from ..inspection.backup_overview import BackupOverview
 from ..inspection.check_job import CheckReport
 from ..inspection.extract_job import ExtractReport
 from ..inspection.progress import Progress
+from ..inspection.restore_rehearsal import RestorePrediction
+from ..inspection.target_facts import TargetFacts
 
 
 class Style:
@@ -68,7 +70,12 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
 def print_findings(findings: list[Finding], out: TextIO, style: Style) -> None:
     """One line per finding: severity, code, message."""
     for finding in findings:
-        mark = style.bad("error") if finding.severity == Severity.ERROR else style.warn("warning")
+        if finding.severity == Severity.ERROR:
+            mark = style.bad("error")
+        elif finding.severity == Severity.INFO:
+            mark = style.dim("note")
+        else:
+            mark = style.warn("warning")
         out.write(f"  {mark} [{finding.code.value}] {finding.message}\n")
 
 
@@ -135,6 +142,41 @@ def print_check(report: CheckReport, out: TextIO) -> None:
         )
     else:
         out.write(style.bad("This backup has problems") + " (see above).\n")
+    if report.restore is not None:
+        print_restore_prediction(report.restore, out, style)
+
+
+_VERDICT_WORDS = {
+    "restores": "yes",
+    "restores-with-warnings": "yes, with warnings",
+    "fails": "no",
+    "unknown": "cannot tell yet",
+}
+
+
+def _describe_target(target: TargetFacts | None) -> str:
+    if target is None:
+        return "no target system given (check --target FILE, from `ha info --raw-json`)"
+    known = [
+        f"Supervisor {target.supervisor}" if target.supervisor else None,
+        f"Core {target.homeassistant}" if target.homeassistant else None,
+        target.machine,
+        "/".join(target.supported_arch) if target.supported_arch else target.arch,
+        f"{target.disk_free_gb:.1f} GB free" if target.disk_free_gb is not None else None,
+    ]
+    return "target: " + ", ".join(fact for fact in known if fact)
+
+
+def print_restore_prediction(prediction: RestorePrediction, out: TextIO, style: Style) -> None:
+    """The closing lines of `check`: the restore rehearsal's verdict, one line per part."""
+    words = _VERDICT_WORDS[prediction.verdict]
+    colour = {"yes": style.good, "no": style.bad}.get(words, style.warn)
+    out.write(f"\nWill it restore here? {colour(words)}  ({_describe_target(prediction.target)})\n")
+    for part in prediction.parts:
+        codes = f"  ({', '.join(part.codes)})" if part.codes else ""
+        out.write(f"  {part.outcome:<9} {part.part}{codes}\n")
+    if prediction.not_judged:
+        out.write(style.dim(f"  Not judged: {'; '.join(prediction.not_judged)}.") + "\n")
 
 
 def mode_string(entry: TarEntry) -> str:

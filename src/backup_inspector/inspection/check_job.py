@@ -18,7 +18,7 @@ from ..backup_format.findings import Finding, FindingCode, Severity
 from ..backup_format.inner_archive import ArchiveProblem, ArchiveReadError, check_password
 from ..backup_format.safe_paths import Verdict, judge_entry
 from ..backup_format.securetar_header import Compression, Encryption
-from ..backup_format.tar_entry import TarEntry
+from ..backup_format.tar_entry import DataSink, TarEntry
 from .archive_walk import (
     ProgressTotals,
     WalkOutcome,
@@ -28,6 +28,15 @@ from .archive_walk import (
 )
 from .backup_overview import BackupOverview, InnerArchive
 from .progress import CancelToken, ProgressCallback
+from .restore_rehearsal import (
+    RestoreEntryWatch,
+    RestorePrediction,
+    archive_facts,
+    missing_archive_facts,
+    rehearse_restore,
+    watch_for,
+)
+from .target_facts import TargetFacts
 
 PARALLEL_ARCHIVES = 2
 MAX_UNSAFE_EXAMPLES = 3
@@ -44,6 +53,7 @@ class ArchiveCheck:
     compressed: bool | None = None
     problems: list[Finding] = field(default_factory=list)
     read_to_end: bool | None = None  # None: not read; True: every entry was read
+    restore_watch: RestoreEntryWatch | None = None  # what the walk saw for the restore rehearsal
 
     def record_walk(self, outcome: WalkOutcome) -> None:
         """Take in what one walk over the archive saw, and its problem if it broke off."""
@@ -81,11 +91,15 @@ class CheckReport:
     archives: list[ArchiveCheck]
     backup_problems: list[Finding]  # not tied to one archive's contents
     cancelled: bool = False
+    restore: RestorePrediction | None = None  # the restore rehearsal (issue 10)
 
     @property
     def problems(self) -> list[Finding]:
-        """Every finding: backup-level first, then each archive's."""
-        return self.backup_problems + [p for check in self.archives for p in check.problems]
+        """Every finding: backup-level first, then each archive's, then the restore rehearsal's."""
+        restore = self.restore.findings if self.restore is not None else []
+        return (
+            self.backup_problems + [p for check in self.archives for p in check.problems] + restore
+        )
 
     @property
     def ok(self) -> bool:
@@ -102,6 +116,7 @@ class CheckReport:
             "metadata": self.overview.metadata.to_json() if self.overview.metadata else None,
             "archives": [a.to_json() for a in self.archives],
             "problems": [p.to_json() for p in self.problems],
+            "restore": self.restore.to_json() if self.restore is not None else None,
         }
 
 
@@ -192,9 +207,32 @@ def _password_blocks(backup_problems: list[Finding]) -> bool:
 
 
 def quick_check(
-    overview: BackupOverview, password: str | None, keyring: ArchiveKeyRing | None = None
+    overview: BackupOverview,
+    password: str | None,
+    keyring: ArchiveKeyRing | None = None,
+    target: TargetFacts | None = None,
 ) -> CheckReport:
-    """Metadata, archive list, and the password against every encrypted archive."""
+    """Metadata, archive list, the password against every encrypted archive, and the restore
+    rules the metadata alone can judge (against `target`, the system a restore would run on).
+    """
+    report = _quick_report(overview, password, keyring)
+    _attach_restore_prediction(report, target)
+    return report
+
+
+def _attach_restore_prediction(report: CheckReport, target: TargetFacts | None) -> None:
+    """Rehearse the Supervisor's restore with what the check saw (restore_rehearsal)."""
+    facts = missing_archive_facts(report.overview)
+    for check in report.archives:
+        facts[check.archive.name] = archive_facts(
+            check.archive, check.problems, check.read_to_end, check.restore_watch
+        )
+    report.restore = rehearse_restore(report.overview, report.backup_problems, facts, target)
+
+
+def _quick_report(
+    overview: BackupOverview, password: str | None, keyring: ArchiveKeyRing | None
+) -> CheckReport:
     by_archive = _password_findings(overview, password, keyring)
     checks = [
         ArchiveCheck(archive=a, problems=list(by_archive.get(a.name, [])))
@@ -231,8 +269,10 @@ def _unsafe_entry_collector(archive: InnerArchive):
         return Finding(
             FindingCode.UNSAFE_ENTRY,
             f"{archive.file_name} has {count} entr{'y' if count == 1 else 'ies'} that would land outside their "
-            f"folder or point outside it: {', '.join(examples)}{more}. Home Assistant refuses or skips these "
-            "when restoring, and Backup Inspector never extracts them.",
+            f"folder or point outside it: {', '.join(examples)}{more}. Backup Inspector never extracts "
+            "these. Home Assistant's own restore is less strict: it restores links to absolute paths "
+            "as they are, and only an entry whose path leaves its folder stops the restore "
+            "(reported as entry-breaks-restore).",
             archive.name,
         )
 
@@ -252,11 +292,13 @@ def _walk_for_check(
 ) -> None:
     archive = check.archive
     collect_unsafe, unsafe_finding = _unsafe_entry_collector(archive)
+    watch = check.restore_watch = watch_for(archive)
 
-    def on_entry(entry: TarEntry) -> None:
+    def on_entry(entry: TarEntry) -> DataSink | None:
         collect_unsafe(entry)
         if observer is not None:
             observer(entry)
+        return watch.on_entry(entry)
 
     check.record_walk(
         walk_archive(overview, archive, keyring, on_entry, totals, read_ahead=read_ahead)
@@ -279,6 +321,7 @@ def full_check(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     on_archive_entries: Callable[[InnerArchive], EntryObserver | None] | None = None,
+    target: TargetFacts | None = None,
 ) -> CheckReport:
     """Read every inner archive to its last byte and verify everything the format allows.
 
@@ -286,10 +329,11 @@ def full_check(
     already named). `on_archive_entries`, if given, is asked once per archive
     to be read for a callback that then sees its every entry (from the reading thread):
     checking and listing are then one pass, so browsing after a full check
-    needs no second read. Raises JobCancelledError if `cancel` is set.
+    needs no second read. The same walk feeds the restore rehearsal against
+    `target`. Raises JobCancelledError if `cancel` is set.
     """
     keyring = keyring_for(password)
-    report = quick_check(overview, password, keyring)
+    report = _quick_report(overview, password, keyring)
     report.level = "full"
     password_blocks = _password_blocks(report.backup_problems)
     to_read: list[ArchiveCheck] = []
@@ -319,6 +363,7 @@ def full_check(
         ]
         for future in futures:
             future.result()
+    _attach_restore_prediction(report, target)
     return report
 
 
@@ -334,7 +379,7 @@ def archive_read_gate(
     wrong password is told apart from one damaged archive. If the returned
     check has an error, the archive must not be read: the problem is named.
     """
-    quick = quick_check(overview, password, keyring)
+    quick = _quick_report(overview, password, keyring)
     check = next(c for c in quick.archives if c.archive is archive)
     if archive.encryption != Encryption.NONE:
         check.problems = check.problems + [
