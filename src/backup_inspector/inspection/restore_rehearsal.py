@@ -396,7 +396,11 @@ def _homeassistant_part(
     if target is None or target.homeassistant is None or backup_core is None:
         rehearsal.cannot_judge(None, "the switch of Home Assistant Core to the backup's version")
     elif not fails and backup_core != target.homeassistant:
+        # `_core_update` skips the switch when the versions are equal as AwesomeVersions.
         newer = is_newer_version(backup_core, target.homeassistant)
+        older = is_newer_version(target.homeassistant, backup_core)
+        if newer is False and older is False:
+            return fails
         direction = {True: "an upgrade", False: "a downgrade", None: "a change"}[newer]
         rehearsal.add(
             part,
