@@ -161,13 +161,14 @@ class BlockingCheck:
         progress: Any = None,
         cancel: CancelToken | None = None,
         on_archive_entries: Any = None,
+        target: Any = None,
     ) -> Any:
         self.started.set()
         progress(Progress("share", 50, 100, 50, 200))
         while not self.release.wait(0.02):
             assert cancel is not None
             cancel.raise_if_cancelled()
-        return backup_routes.quick_check(overview, password)
+        return backup_routes.quick_check(overview, password, target=target)
 
 
 async def test_heavy_jobs_queue_visibly_and_cancel(
