@@ -17,7 +17,8 @@ AppBackupMetadataInvalidError and that app is not restored on any system
 What is mirrored exactly: every required key, value types, the enums, the
 `arch` list, the `machine` pattern and its uniqueness, the `slug` pattern,
 ports, ranges. Simplified: `schema` (the options grammar: any dict or
-False), `image` (any text without a tag), `url` (any text). The Supervisor
+False), `image` (any text without a tag), `url` (any text), `translations`
+(any dict per language). The Supervisor
 wrote those values itself when it made the backup, so they only fail in a
 hand-edited file. `version_tag` accepts any value, like AwesomeVersion does.
 """
