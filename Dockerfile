@@ -20,7 +20,7 @@
 # * There is no musllinux armv7 wheel of cryptography, so armv7 takes Alpine
 #   3.22's own builds of aiohttp, cryptography and PyNaCl (and with them
 #   Alpine's python3 3.12, which they are built for), and pip installs only the
-#   pure-Python securetar and voluptuous. Versions are those of Alpine 3.22's
+#   pure-Python awesomeversion, securetar and voluptuous. Versions are those of Alpine 3.22's
 #   package index; "~" pins the upstream version and tolerates a security
 #   rebuild (-rN). tests/addon/test_dependency_pins.py lists this exception.
 ARG BUILD_FROM=ghcr.io/home-assistant/base-python:3.14-alpine3.24-2026.06.1
@@ -51,6 +51,7 @@ RUN \
             --only-binary=:all: \
             --root-user-action=ignore \
             --break-system-packages \
+            awesomeversion==25.8.0 \
             securetar==2026.10.0 \
             voluptuous==0.16.0 \
         && apk del --no-cache py3-pip; \

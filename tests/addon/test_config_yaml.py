@@ -200,9 +200,9 @@ def test_map_is_backup_read_only_and_share_read_write() -> None:
 
 
 def test_no_api_access_or_host_privileges() -> None:
-    """The app reads /backup directly: no Supervisor or Core API, no host access."""
+    """The app reads /backup directly: no Core API, no Supervisor role above default, no host access."""
     for key in (
-        "hassio_api", "hassio_role", "homeassistant_api", "auth_api", "host_network",
+        "hassio_role", "homeassistant_api", "auth_api", "host_network",
         "host_pid", "host_ipc", "host_uts", "host_dbus", "privileged", "devices",
         "full_access", "docker_api", "apparmor", "kernel_modules",
     ):  # fmt: skip
@@ -213,6 +213,16 @@ def test_security_rating_is_the_highest_for_an_ingress_app() -> None:
     """Ingress (+2) and a custom AppArmor profile (+1) on top of 5 give 8 of 8."""
     has_profile = (REPOSITORY_ROOT / "apparmor.txt").is_file()
     assert security_rating(CONFIG, has_profile) == HIGHEST_RATING_FOR_AN_INGRESS_APP
+
+
+def test_supervisor_api_with_the_default_role_keeps_the_rating_at_8() -> None:
+    """hassio_api: true (for /info and /host/info) with the default role costs no point."""
+    has_profile = (REPOSITORY_ROOT / "apparmor.txt").is_file()
+    assert CONFIG["hassio_api"] is True
+    assert CONFIG.get("hassio_role", DEFAULTS["hassio_role"]) == "default"
+    assert security_rating(CONFIG, has_profile) == HIGHEST_RATING_FOR_AN_INGRESS_APP
+    # The same config with a role that rating_security does count loses points.
+    assert security_rating({**CONFIG, "hassio_role": "manager"}, has_profile) == 7
 
 
 def test_security_rating_model_penalises_what_it_should() -> None:

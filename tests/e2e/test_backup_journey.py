@@ -113,7 +113,11 @@ def test_unlock_check_browse_extract_download_and_preview_in_the_panel(
     expect(app.get_by_test_id("verdict-title")).to_have_text(
         "Everything was read to the last byte and verified: this backup will restore."
     )
-    expect(app.get_by_test_id("verdict-problem")).to_have_count(0)
+    # No problem; only the note that supervisor.tar.gz holds credentials (issue 10, info).
+    expect(app.get_by_test_id("verdict-problem")).to_have_count(1)
+    expect(app.get_by_test_id("verdict-problem")).to_have_attribute(
+        "data-code", "sensitive-archive"
+    )
     expect(app.get_by_test_id("check-progress")).to_be_hidden()
     expect(app.get_by_test_id("archive-status")).to_have_text(
         [re.compile(r"read to the last byte")] * 5

@@ -71,7 +71,8 @@ async def test_protected_backup_without_password_says_so(client: TestClient) -> 
     job = await run_check(client, backup_id, "full")
     verdict = job["result"]["verdict"]
     assert verdict["level"] == "error"
-    assert {problem["code"] for problem in verdict["problems"]} == {"password-required"}
+    errors = [p for p in verdict["problems"] if p["severity"] != "info"]  # info notes: issue 10
+    assert {problem["code"] for problem in errors} == {"password-required"}
 
 
 async def test_backup_list_fields_and_order(client: TestClient) -> None:
@@ -161,13 +162,14 @@ class BlockingCheck:
         cancel: CancelToken | None = None,
         on_archive_entries: Any = None,
         database_dir: Any = None,
+        target: Any = None,
     ) -> Any:
         self.started.set()
         progress(Progress("share", 50, 100, 50, 200))
         while not self.release.wait(0.02):
             assert cancel is not None
             cancel.raise_if_cancelled()
-        return backup_routes.quick_check(overview, password)
+        return backup_routes.quick_check(overview, password, target=target)
 
 
 async def test_heavy_jobs_queue_visibly_and_cancel(

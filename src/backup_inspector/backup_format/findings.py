@@ -14,7 +14,7 @@ class Severity(StrEnum):
 
     ERROR = "error"
     WARNING = "warning"
-    INFO = "info"  # a note on what a restore will do; never changes `ok` or the exit code
+    INFO = "info"  # a note on what will happen; never changes `ok` or the exit code
 
 
 class FindingCode(StrEnum):
@@ -37,7 +37,20 @@ class FindingCode(StrEnum):
     UNSAFE_ENTRY = "unsafe-entry"
     METADATA_NAME_NONSTANDARD = "metadata-name-nonstandard"
     TRAILING_DATA = "trailing-data"
-    # notes (info)
+    # restore rehearsal (issue 10): errors
+    SUPERVISOR_TOO_OLD = "supervisor-too-old"
+    ADDON_METADATA_INVALID = "addon-metadata-invalid"
+    ADDON_ARCH_UNSUPPORTED = "addon-arch-unsupported"
+    ADDON_MACHINE_UNSUPPORTED = "addon-machine-unsupported"
+    ADDON_NEEDS_NEWER_CORE = "addon-needs-newer-core"
+    ENTRY_BREAKS_RESTORE = "entry-breaks-restore"
+    # restore rehearsal: warning
+    NOT_ENOUGH_SPACE = "not-enough-space"
+    # restore rehearsal: notes (info)
+    CORE_VERSION_CHANGE = "core-version-change"
+    PARTIAL_BACKUP = "partial-backup"
+    SENSITIVE_ARCHIVE = "sensitive-archive"
+    # recorder database: notes (info)
     DATABASE_EXCLUDED = "database-excluded"
     DATABASE_EXTERNAL = "database-external"
 
@@ -54,12 +67,22 @@ ERROR_CODES = frozenset(
         FindingCode.UNSUPPORTED_ENCRYPTION,
         FindingCode.ARCHIVE_CORRUPT,
         FindingCode.ARCHIVE_MISSING,
+        FindingCode.SUPERVISOR_TOO_OLD,
+        FindingCode.ADDON_METADATA_INVALID,
+        FindingCode.ADDON_ARCH_UNSUPPORTED,
+        FindingCode.ADDON_MACHINE_UNSUPPORTED,
+        FindingCode.ADDON_NEEDS_NEWER_CORE,
+        FindingCode.ENTRY_BREAKS_RESTORE,
         FindingCode.DATABASE_CORRUPT,
     }
 )
 
+# Notes on what a restore will do: shown, but never a problem (issue 10).
 INFO_CODES = frozenset(
     {
+        FindingCode.CORE_VERSION_CHANGE,
+        FindingCode.PARTIAL_BACKUP,
+        FindingCode.SENSITIVE_ARCHIVE,
         FindingCode.DATABASE_EXCLUDED,
         FindingCode.DATABASE_EXTERNAL,
     }

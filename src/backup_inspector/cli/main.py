@@ -22,6 +22,7 @@ from ..inspection.check_job import full_check, quick_check
 from ..inspection.extract_job import NOT_IN_ARCHIVE, NOT_REACHED, ConflictPolicy, extract
 from ..inspection.listing_job import list_entries
 from ..inspection.progress import JobCancelledError
+from ..inspection.target_facts import TargetFacts, TargetFactsError, read_target_file
 from . import exit_codes, output
 from .password_source import PasswordSourceError, resolve_password
 
@@ -59,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("backup", type=Path, metavar="BACKUP")
     check.add_argument("--quick", action="store_true", help="metadata and password only")
     check.add_argument("--json", action="store_true", help="print JSON")
+    check.add_argument(
+        "--target",
+        type=Path,
+        metavar="FILE",
+        help="the JSON `ha info --raw-json` prints on the system to restore on: "
+        "predict the restore there",
+    )
     _add_password_options(check)
 
     ls = commands.add_parser("ls", help="list archives, or the entries of one archive")
@@ -123,16 +131,28 @@ def cmd_info(args: argparse.Namespace) -> int:
     return exit_codes.PROBLEMS if has_error(overview.findings) else exit_codes.OK
 
 
+def _target(path: Path | None) -> TargetFacts | None:
+    if path is None:
+        return None
+    try:
+        return read_target_file(path)
+    except TargetFactsError as err:
+        raise UsageError(
+            f"--target {path}: {err}. Give the JSON that `ha info --raw-json` prints."
+        ) from err
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    """Quick or full check."""
+    """Quick or full check, with the restore predicted on `--target` if given."""
+    target = _target(args.target)
     overview = _open(args.backup)
     password = _password(args, overview)
     if args.quick:
-        report = quick_check(overview, password)
+        report = quick_check(overview, password, target=target)
     else:
         progress = output.ProgressLine("Checking")
         try:
-            report = full_check(overview, password, progress=progress)
+            report = full_check(overview, password, progress=progress, target=target)
         finally:
             progress.done()
     if args.json:

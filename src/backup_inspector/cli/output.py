@@ -22,6 +22,8 @@ from ..inspection.backup_overview import BackupOverview
 from ..inspection.check_job import CheckReport
 from ..inspection.extract_job import ExtractReport
 from ..inspection.progress import Progress
+from ..inspection.restore_rehearsal import RestorePrediction
+from ..inspection.target_facts import TargetFacts
 
 # Unicode categories a terminal acts on instead of showing: controls (C0, DEL,
 # C1), format characters (bidi overrides and isolates, zero-width joiners),
@@ -216,6 +218,42 @@ def print_check(report: CheckReport, out: TextIO) -> None:
         )
     else:
         out.write(style.bad("This backup has problems") + " (see above).\n")
+    if report.restore is not None:
+        print_restore_prediction(report.restore, out, style)
+
+
+_VERDICT_WORDS = {
+    "restores": "yes",
+    "restores-with-warnings": "yes, with warnings",
+    "fails": "no",
+    "unknown": "cannot tell yet",
+}
+
+
+def _describe_target(target: TargetFacts | None) -> str:
+    if target is None:
+        return "no target system given (check --target FILE, from `ha info --raw-json`)"
+    known = [
+        f"Supervisor {target.supervisor}" if target.supervisor else None,
+        f"Core {target.homeassistant}" if target.homeassistant else None,
+        target.machine,
+        "/".join(target.supported_arch) if target.supported_arch else target.arch,
+        f"{target.disk_free_gb:.1f} GB free" if target.disk_free_gb is not None else None,
+    ]
+    return terminal_text("target: " + ", ".join(fact for fact in known if fact))
+
+
+def print_restore_prediction(prediction: RestorePrediction, out: TextIO, style: Style) -> None:
+    """The closing lines of `check`: the restore rehearsal's verdict, one line per part."""
+    words = _VERDICT_WORDS[prediction.verdict]
+    colour = {"yes": style.good, "no": style.bad}.get(words, style.warn)
+    out.write(f"\nWill it restore here? {colour(words)}  ({_describe_target(prediction.target)})\n")
+    for part in prediction.parts:
+        codes = f"  ({', '.join(part.codes)})" if part.codes else ""
+        out.write(f"  {part.outcome:<9} {terminal_text(part.part)}{codes}\n")
+    if prediction.not_judged:
+        not_judged = terminal_text("; ".join(prediction.not_judged))
+        out.write(style.dim(f"  Not judged: {not_judged}.") + "\n")
 
 
 def mode_string(entry: TarEntry) -> str:

@@ -208,13 +208,17 @@ def addon_archive_entries(
     display_name, default_version = KNOWN_ADDONS.get(slug, (slug.title(), "1.0.0"))
     version = version or default_version
     options = dict(options) if options is not None else {"logins": [], "require_certificate": False}
+    # The keys SCHEMA_APP_BACKUP requires (supervisor/apps/validate.py), as the Supervisor writes them.
+    repository = slug.split("_", 1)[0] if "_" in slug else "local"
     addon_json = {
-        "user": {"options": options, "boot": "auto", "watchdog": True},
+        "user": {"version": version, "options": options, "boot": "auto", "watchdog": True},
         "system": {
             "name": display_name,
             "slug": slug.split("_", 1)[-1],
             "version": version,
+            "description": f"{display_name} app",
             "arch": ["aarch64", "amd64"],
+            "repository": repository,
         },
         "version": version,
         "state": state,

@@ -31,6 +31,15 @@ from .archive_walk import (
 from .backup_overview import BackupOverview, InnerArchive
 from .database_check import DatabaseReport, RecorderDatabaseCheck, database_notes
 from .progress import CancelToken, ProgressCallback
+from .restore_rehearsal import (
+    RestoreEntryWatch,
+    RestorePrediction,
+    archive_facts,
+    missing_archive_facts,
+    rehearse_restore,
+    watch_for,
+)
+from .target_facts import TargetFacts
 
 PARALLEL_ARCHIVES = 2
 MAX_UNSAFE_EXAMPLES = 3
@@ -47,6 +56,7 @@ class ArchiveCheck:
     compressed: bool | None = None
     problems: list[Finding] = field(default_factory=list)
     read_to_end: bool | None = None  # None: not read; True: every entry was read
+    restore_watch: RestoreEntryWatch | None = None  # what the walk saw for the restore rehearsal
 
     def record_walk(self, outcome: WalkOutcome) -> None:
         """Take in what one walk over the archive saw, and its problem if it broke off."""
@@ -85,11 +95,15 @@ class CheckReport:
     backup_problems: list[Finding]  # not tied to one archive's contents
     cancelled: bool = False
     database: DatabaseReport | None = None  # full check of a backup with a recorder database
+    restore: RestorePrediction | None = None  # the restore rehearsal (issue 10)
 
     @property
     def problems(self) -> list[Finding]:
-        """Every finding: backup-level first, then each archive's."""
-        return self.backup_problems + [p for check in self.archives for p in check.problems]
+        """Every finding: backup-level first, then each archive's, then the restore rehearsal's."""
+        restore = self.restore.findings if self.restore is not None else []
+        return (
+            self.backup_problems + [p for check in self.archives for p in check.problems] + restore
+        )
 
     @property
     def ok(self) -> bool:
@@ -107,6 +121,7 @@ class CheckReport:
             "archives": [a.to_json() for a in self.archives],
             "problems": [p.to_json() for p in self.problems],
             "database": self.database.to_json() if self.database is not None else None,
+            "restore": self.restore.to_json() if self.restore is not None else None,
         }
 
 
@@ -197,9 +212,32 @@ def _password_blocks(backup_problems: list[Finding]) -> bool:
 
 
 def quick_check(
-    overview: BackupOverview, password: str | None, keyring: ArchiveKeyRing | None = None
+    overview: BackupOverview,
+    password: str | None,
+    keyring: ArchiveKeyRing | None = None,
+    target: TargetFacts | None = None,
 ) -> CheckReport:
-    """Metadata, archive list, and the password against every encrypted archive."""
+    """Metadata, archive list, the password against every encrypted archive, and the restore
+    rules the metadata alone can judge (against `target`, the system a restore would run on).
+    """
+    report = _quick_report(overview, password, keyring)
+    _attach_restore_prediction(report, target)
+    return report
+
+
+def _attach_restore_prediction(report: CheckReport, target: TargetFacts | None) -> None:
+    """Rehearse the Supervisor's restore with what the check saw (restore_rehearsal)."""
+    facts = missing_archive_facts(report.overview)
+    for check in report.archives:
+        facts[check.archive.name] = archive_facts(
+            check.archive, check.problems, check.read_to_end, check.restore_watch
+        )
+    report.restore = rehearse_restore(report.overview, report.backup_problems, facts, target)
+
+
+def _quick_report(
+    overview: BackupOverview, password: str | None, keyring: ArchiveKeyRing | None
+) -> CheckReport:
     by_archive = _password_findings(overview, password, keyring)
     checks = [
         ArchiveCheck(archive=a, problems=list(by_archive.get(a.name, [])))
@@ -236,8 +274,10 @@ def _unsafe_entry_collector(archive: InnerArchive):
         return Finding(
             FindingCode.UNSAFE_ENTRY,
             f"{archive.file_name} has {count} entr{'y' if count == 1 else 'ies'} that would land outside their "
-            f"folder or point outside it: {', '.join(examples)}{more}. Home Assistant refuses or skips these "
-            "when restoring, and Backup Inspector never extracts them.",
+            f"folder or point outside it: {', '.join(examples)}{more}. Backup Inspector never extracts "
+            "these. Home Assistant's own restore is less strict: it restores links to absolute paths "
+            "as they are, and only an entry whose path leaves its folder stops the restore "
+            "(reported as entry-breaks-restore).",
             archive.name,
         )
 
@@ -258,12 +298,15 @@ def _walk_for_check(
 ) -> None:
     archive = check.archive
     collect_unsafe, unsafe_finding = _unsafe_entry_collector(archive)
+    watch = check.restore_watch = watch_for(archive)
 
     def on_entry(entry: TarEntry) -> DataSink | None:
         collect_unsafe(entry)
         if observer is not None:
             observer(entry)
-        return database.sink_for(archive, entry) if database is not None else None
+        restore_sink = watch.on_entry(entry)
+        database_sink = database.sink_for(archive, entry) if database is not None else None
+        return database_sink if database_sink is not None else restore_sink
 
     outcome = walk_archive(overview, archive, keyring, on_entry, totals, read_ahead=read_ahead)
     check.record_walk(outcome)
@@ -291,6 +334,7 @@ def full_check(
     on_archive_entries: Callable[[InnerArchive], EntryObserver | None] | None = None,
     database_dir: Path | None = None,
     check_database: bool = True,
+    target: TargetFacts | None = None,
 ) -> CheckReport:
     """Read every inner archive to its last byte and verify everything the format allows.
 
@@ -298,7 +342,8 @@ def full_check(
     already named). `on_archive_entries`, if given, is asked once per archive
     to be read for a callback that then sees its every entry (from the reading thread):
     checking and listing are then one pass, so browsing after a full check
-    needs no second read. Raises JobCancelledError if `cancel` is set.
+    needs no second read. The same walk feeds the restore rehearsal against
+    `target`. Raises JobCancelledError if `cancel` is set.
 
     With `check_database`, the recorder database is copied into a private
     folder under `database_dir` (the system temp if None) during the same
@@ -306,7 +351,7 @@ def full_check(
     this returns or raises.
     """
     keyring = keyring_for(password)
-    report = quick_check(overview, password, keyring)
+    report = _quick_report(overview, password, keyring)
     report.level = "full"
     password_blocks = _password_blocks(report.backup_problems)
     to_read: list[ArchiveCheck] = []
@@ -344,6 +389,7 @@ def full_check(
             future.result()
     if database is not None:
         _add_database_results(report, database, to_read)
+    _attach_restore_prediction(report, target)
     return report
 
 
@@ -372,7 +418,7 @@ def archive_read_gate(
     wrong password is told apart from one damaged archive. If the returned
     check has an error, the archive must not be read: the problem is named.
     """
-    quick = quick_check(overview, password, keyring)
+    quick = _quick_report(overview, password, keyring)
     check = next(c for c in quick.archives if c.archive is archive)
     if archive.encryption != Encryption.NONE:
         check.problems = check.problems + [

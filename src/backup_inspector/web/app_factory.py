@@ -19,6 +19,7 @@ from backup_inspector.web import (
     download_routes,
     extract_routes,
     job_routes,
+    restore_routes,
 )
 from backup_inspector.web.app_services import SERVICES, AppServices
 from backup_inspector.web.backup_registry import BackupRegistry
@@ -167,10 +168,18 @@ def create_app(settings: WebSettings) -> web.Application:
     app[OPEN_WEBSOCKETS] = set()
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(_services_context)
+    app.cleanup_ctx.append(restore_routes.system_facts_context)
     app.on_shutdown.append(_close_websockets)
     app.router.add_get("/healthz", health)
     app.router.add_get("/", index_page)
-    for module in (backup_routes, browse_routes, extract_routes, download_routes, job_routes):
+    for module in (
+        backup_routes,
+        browse_routes,
+        extract_routes,
+        download_routes,
+        job_routes,
+        restore_routes,
+    ):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     return app

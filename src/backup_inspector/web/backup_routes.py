@@ -12,6 +12,7 @@ from backup_inspector.inspection.backup_overview import BackupOverview
 from backup_inspector.inspection.check_job import CheckReport, full_check, quick_check
 from backup_inspector.inspection.job_runner import JobContext
 from backup_inspector.inspection.passwords import find_emergency_kit_keys, password_from_text
+from backup_inspector.inspection.target_facts import TargetFacts
 from backup_inspector.web.api_errors import (
     ApiError,
     bad_request,
@@ -25,6 +26,7 @@ from backup_inspector.web.backup_registry import KnownBackup
 from backup_inspector.web.check_listings import CheckListingRecorder
 from backup_inspector.web.check_verdict import history_summary, verdict_for
 from backup_inspector.web.engine_errors import explained_os_errors
+from backup_inspector.web.restore_routes import current_target
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
@@ -123,7 +125,9 @@ async def set_password(request: web.Request) -> web.Response:
     if not overview.is_protected:
         raise bad_request("This backup is not encrypted: no password is needed.", "not-protected")
     with explained_os_errors(known.path):
-        report = await services.run_blocking(quick_check, overview, password)
+        report = await services.run_blocking(
+            quick_check, overview, password, None, current_target(request.app)
+        )
     report_json = report.to_json()
     if _is_wrong_everywhere(report):
         # A mistyped password says nothing about the backup: its last check stays.
@@ -156,15 +160,21 @@ async def forget_password(request: web.Request) -> web.Response:
     return web.json_response({"password": services.passwords.state(known.backup_id).to_json()})
 
 
-def _check_work(services: AppServices, known: KnownBackup, overview: BackupOverview, kind: str):
-    """The job body of a quick or full check."""
+def _check_work(
+    services: AppServices,
+    known: KnownBackup,
+    overview: BackupOverview,
+    kind: str,
+    target: TargetFacts | None = None,
+):
+    """The job body of a quick or full check; the restore is predicted against `target`."""
 
     def run_check(context: JobContext) -> dict[str, Any]:
         """Check with the password as it is when the job starts; record the verdict."""
         password = services.passwords.get(known.backup_id)
         with explained_os_errors(known.path):
             if kind == "quick":
-                report = quick_check(overview, password)
+                report = quick_check(overview, password, target=target)
             else:
                 listings = CheckListingRecorder(services, known, context.job.job_id)
                 try:
@@ -175,6 +185,7 @@ def _check_work(services: AppServices, known: KnownBackup, overview: BackupOverv
                         cancel=context.cancel,
                         on_archive_entries=listings.observer_for,
                         database_dir=services.settings.database_check_dir,
+                        target=target,
                     )
                 except BaseException:
                     listings.abandon()
@@ -203,7 +214,7 @@ async def start_check(request: web.Request) -> web.Response:
     job = services.jobs.submit(
         f"{kind}-check",
         title,
-        _check_work(services, known, overview, kind),
+        _check_work(services, known, overview, kind, current_target(request.app)),
         subject=known.backup_id,
         is_heavy=kind == "full",
     )

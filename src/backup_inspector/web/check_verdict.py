@@ -53,8 +53,9 @@ def verdict_for(report: dict[str, Any]) -> dict[str, Any]:
     all_read = is_full and all(archive.get("ok") for archive in report.get("archives", []))
     if all_read:
         title = "Everything was read to the last byte and verified: this backup will restore."
-        warnings = [problem for problem in problems if problem.get("severity") != "info"]
-        return {"level": WARNING if warnings else OK, "title": title, "problems": problems}
+        # Info notes (what a restore will do) never turn green into a warning.
+        warned = any(problem.get("severity") != "info" for problem in problems)
+        return {"level": WARNING if warned else OK, "title": title, "problems": problems}
     if is_full:
         title = "Some archives could not be read, so this backup cannot be called good."
         return {"level": ERROR, "title": title, "problems": problems}
