@@ -24,6 +24,7 @@ from backup_inspector.demo.recorder_database import (
     recorder_database_with_wal,
     state_time,
 )
+from backup_inspector.demo.sample_content import addon_archive_entries
 from backup_inspector.inspection import database_check, recorder_database
 from backup_inspector.inspection.backup_overview import InnerArchive, open_backup
 from backup_inspector.inspection.check_job import CheckReport, full_check
@@ -337,7 +338,10 @@ def test_external_database_app_is_an_info_note(
 ) -> None:
     """A MariaDB app and no SQLite file: database-external (info), ok stays true."""
     files = {"data/configuration.yaml": b"recorder:\n  db_url: !secret mariadb\n"}
-    mariadb = ArchiveSpec("core_mariadb", {"data/mysql/ibdata1": b"\0" * 1024})
+    mariadb = ArchiveSpec(
+        "core_mariadb",
+        addon_archive_entries("core_mariadb", data_files={"data/mysql/ibdata1": b"\0" * 1024}),
+    )
     report = check(backup_with(build_backup, files, extra_archives=(mariadb,)), database_dir)
     notes = [p for p in report.problems if p.code == FindingCode.DATABASE_EXTERNAL]
     assert len(notes) == 1 and notes[0].severity == Severity.INFO
