@@ -63,14 +63,27 @@ class _SelectionTracker:
         self.seen: set[str] = set()
 
     def note(self, entry: TarEntry) -> None:
-        for wanted in self.wanted:
-            if entry.path == wanted or entry.path.startswith(wanted + "/") or wanted == ".":
-                self.seen.add(wanted)
+        """Mark the selected paths at or above `entry` as seen.
+
+        Looks up the entry's ancestors in the set of wanted paths (work per
+        entry grows with its depth, not with the number of selected paths).
+        """
+        if "." in self.wanted:
+            self.seen.add(".")
+        candidate = entry.path
+        while True:
+            if candidate in self.wanted:
+                self.seen.add(candidate)
+            cut = candidate.rfind("/")
+            if cut < 0:
+                break
+            candidate = candidate[:cut]
         if entry.path in self.wanted and entry.type != EntryType.DIR:
             self.finished.add(entry.path)
 
     def all_done(self) -> bool:
-        return bool(self.wanted) and self.finished == self.wanted
+        """Whether every selected path was a non-folder entry that has been seen."""
+        return bool(self.wanted) and len(self.finished) == len(self.wanted)
 
 
 def _extract_one_archive(

@@ -88,11 +88,11 @@ def parse_selections(body: dict[str, Any], overview: BackupOverview) -> list[tup
         total_paths += len(paths)
         if total_paths > MAX_SELECTED_PATHS:
             raise bad_request(f"Select at most {MAX_SELECTED_PATHS} entries at a time.")
-        previous = merged.get(archive.name, [])
-        if not paths or previous is None:
+        previous = merged.setdefault(archive.name, [])
+        if not paths:
             merged[archive.name] = None  # the whole archive
-        else:
-            merged[archive.name] = [*previous, *paths]
+        elif previous is not None:
+            previous.extend(paths)  # in place: many items of one archive stay linear
     return [(name, paths or []) for name, paths in merged.items()]
 
 
