@@ -222,3 +222,19 @@ def linked_entries() -> list[FileSpec]:
         FileSpec("other", type="dir"),
         FileSpec("other/readme.txt", content=b"other\n"),
     ]
+
+
+@pytest.fixture(scope="session")
+def duplicate_entries() -> list[FileSpec]:
+    """Entries where "notes/a.txt" occurs twice, with a hard link to the first copy in between.
+
+    The first copy is longer than the last, so a length taken from one copy
+    and bytes from the other cannot go unnoticed.
+    """
+    return [
+        FileSpec("notes", type="dir"),
+        FileSpec("notes/a.txt", content=b"first copy of the note, longer than the last\n"),
+        FileSpec("notes/link", type="hardlink", link_target="notes/a.txt"),
+        FileSpec("notes/a.txt", content=b"last copy\n"),
+        FileSpec("notes/z.txt", content=b"after\n"),
+    ]

@@ -1,7 +1,8 @@
 """Take chosen files and folders out of a backup, and stream single files out.
 
-Streaming: each inner archive is read once, in place, and only up to the last
-selected file when the selection is only files. Safety lives in
+Streaming: each inner archive is read once, in place, to its end (a later
+member with the same name wins, as in tar), plus a second read up to the
+last hard-link target when a selected link's target was not selected. Safety lives in
 SafeExtractor (nothing lands outside the destination, no overwrite unless
 asked, temporary names until complete); this module wires archives,
 passwords, progress and the hard-link second pass around it.
@@ -10,6 +11,7 @@ passwords, progress and the hard-link second pass around it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..backup_format.archive_keys import ArchiveKeyRing
@@ -28,6 +30,9 @@ __all__ = ["ConflictPolicy", "EntryNotFoundError", "ExtractReport", "extract", "
 Selection = tuple[str, list[str]]
 NOT_IN_ARCHIVE = "not in the archive"
 NOT_REACHED = "could not be read: the archive is damaged before it (see the problems)"
+# Hops followed from a hard link to the file with its bytes; tar links point
+# straight at a file, so a longer chain is crafted (issue 9, finding 4).
+MAX_HARDLINK_HOPS = 8
 
 
 class _StopAfterClose(DataSink):
@@ -50,16 +55,15 @@ class _StopAfterClose(DataSink):
 
 
 class _SelectionTracker:
-    """Knows which selected paths were met, and when nothing more can be selected.
+    """Knows which selected paths were met in the archive.
 
-    A selected directory can gain entries until the end of the archive, so an
-    early stop is only possible when every selected path turned out to be a
-    non-directory entry that has been seen.
+    The walk never stops early for an extraction: a later member with the
+    same name replaces an earlier one (tar and a Home Assistant restore keep
+    the last copy), and only the end of the archive tells that none follows.
     """
 
     def __init__(self, paths: list[str]) -> None:
         self.wanted = {normalise_member_path(p) for p in paths}
-        self.finished: set[str] = set()
         self.seen: set[str] = set()
 
     def note(self, entry: TarEntry) -> None:
@@ -78,12 +82,6 @@ class _SelectionTracker:
             if cut < 0:
                 break
             candidate = candidate[:cut]
-        if entry.path in self.wanted and entry.type != EntryType.DIR:
-            self.finished.add(entry.path)
-
-    def all_done(self) -> bool:
-        """Whether every selected path was a non-folder entry that has been seen."""
-        return bool(self.wanted) and len(self.finished) == len(self.wanted)
 
 
 def _extract_one_archive(
@@ -107,12 +105,7 @@ def _extract_one_archive(
 
         def on_entry(entry: TarEntry) -> DataSink | None:
             tracker.note(entry)
-            sink = extractor.on_entry(entry)
-            if sink is not None and entry.path in tracker.wanted:
-                return _StopAfterClose(sink, tracker.all_done)
-            if sink is None and tracker.all_done():
-                raise StopWalk
-            return sink
+            return extractor.on_entry(entry)
 
         problem = walk_archive(overview, archive, keyring, on_entry, totals).problem
     report = extractor.finish()
@@ -225,6 +218,86 @@ def extract(
     return report
 
 
+@dataclass(frozen=True)
+class _Occurrence:
+    """One member of an archive: its position among the members, and its header."""
+
+    ordinal: int
+    entry: TarEntry
+
+
+def _last_occurrence(
+    overview: BackupOverview,
+    archive: InnerArchive,
+    keyring: ArchiveKeyRing | None,
+    path: str,
+    before_ordinal: int | None,
+    totals: ProgressTotals,
+) -> tuple[_Occurrence | None, Finding | None]:
+    """The last member called `path` (before `before_ordinal`, if given), and the walk's problem.
+
+    Reads no data and stops at `before_ordinal`. Without it the walk goes to
+    the end of the archive: a later copy of the same name replaces an earlier
+    one (tar and a Home Assistant restore keep the last), and only the end
+    tells that none follows. When the archive is damaged, the last copy before
+    the damage is the one the listing shows too.
+    """
+    counter = [0]
+    found: list[_Occurrence] = []
+
+    def on_entry(entry: TarEntry) -> DataSink | None:
+        ordinal = counter[0]
+        counter[0] += 1
+        if before_ordinal is not None and ordinal >= before_ordinal:
+            raise StopWalk
+        if entry.path == path:
+            found[:] = [_Occurrence(ordinal, entry)]
+        return None
+
+    problem = walk_archive(overview, archive, keyring, on_entry, totals).problem
+    return (found[0] if found else None), problem
+
+
+def _locate_file(
+    overview: BackupOverview,
+    archive: InnerArchive,
+    keyring: ArchiveKeyRing | None,
+    wanted: str,
+    totals: ProgressTotals,
+) -> _Occurrence:
+    """The regular-file member whose bytes `wanted` stands for, following hard links.
+
+    A hard link means the file that carried its target's name at that point
+    of the archive: the last copy of the target *before* the link. Each hop
+    is one walk, at most MAX_HARDLINK_HOPS of them, so a loop or a long chain
+    of links is a clear refusal instead of a thousand re-reads (issue 9).
+    """
+    path, before_ordinal = wanted, None
+    for _hop in range(MAX_HARDLINK_HOPS + 1):
+        occurrence, problem = _last_occurrence(
+            overview, archive, keyring, path, before_ordinal, totals
+        )
+        if occurrence is None:
+            if problem is not None:
+                raise ReadEntryError(problem.message)
+            if before_ordinal is None:
+                raise EntryNotFoundError(f"{archive.name} has no entry {wanted!r}")
+            raise ReadEntryError(
+                f"The hard link {wanted!r} leads to {path!r}, which does not come before it "
+                "in the archive (a missing target or a loop of links); it cannot be read."
+            )
+        entry = occurrence.entry
+        if entry.type is EntryType.FILE:
+            return occurrence
+        if entry.type is not EntryType.HARDLINK:
+            raise EntryNotFoundError(f"{wanted!r} is a {entry.type.value}, not a file")
+        path, before_ordinal = entry.link, occurrence.ordinal
+    raise ReadEntryError(
+        f"The hard link {wanted!r} is part of a chain of more than {MAX_HARDLINK_HOPS} links; "
+        "it is not followed."
+    )
+
+
 def read_entry(
     overview: BackupOverview,
     archive_name: str,
@@ -233,48 +306,47 @@ def read_entry(
     sink: DataSink,
     cancel: CancelToken | None = None,
     progress: ProgressCallback | None = None,
+    on_located: Callable[[TarEntry], None] | None = None,
 ) -> TarEntry:
-    """Stream one regular file's bytes into `sink` (download, preview); read no further than needed.
+    """Stream the bytes of one regular file (the last copy of its name) into `sink`.
 
+    Used by download and preview. A first walk finds the last member with
+    that name (following hard links, see `_locate_file`); `on_located` is
+    told its header before any byte is sent, so a download can announce the
+    exact length. A second walk streams that very member and stops after it.
     Raises EntryNotFoundError when the path is absent or not a file, and
-    ArchiveReadError-derived ValueError (`ReadEntryError`) when the archive
-    cannot be read up to it.
+    `ReadEntryError` when the archive cannot be read up to it or a hard link
+    cannot be followed.
     """
     archive = require_archive(overview, archive_name)
     keyring = keyring_for(password)
     gate = archive_read_gate(overview, archive, password, keyring)
     if not gate.ok:
         raise ReadEntryError(gate.problems[0].message)
-    wanted = normalise_member_path(path)
-    found: list[TarEntry] = []
+    # Two walks: progress runs over both.
+    totals = ProgressTotals(2 * archive.member.available_size, progress, cancel)
+    located = _locate_file(overview, archive, keyring, normalise_member_path(path), totals)
+    if on_located is not None:
+        on_located(located.entry)
+    counter = [0]
+    was_streamed = [False]
 
     def on_entry(entry: TarEntry) -> DataSink | None:
-        if entry.path != wanted:
+        ordinal = counter[0]
+        counter[0] += 1
+        if ordinal < located.ordinal:
             return None
-        found.append(entry)
-        if entry.type == EntryType.FILE:
-            return _StopAfterClose(sink, lambda: True)
-        raise StopWalk
+        if entry.path != located.entry.path or entry.type is not EntryType.FILE:
+            raise StopWalk  # the backup file changed between the two walks
+        was_streamed[0] = True
+        return _StopAfterClose(sink, lambda: True)
 
-    outcome = walk_archive(
-        overview,
-        archive,
-        keyring,
-        on_entry,
-        ProgressTotals(archive.member.available_size, progress, cancel),
-    )
-    if not found:
-        if outcome.problem is not None:
-            raise ReadEntryError(outcome.problem.message)
-        raise EntryNotFoundError(f"{archive.name} has no entry {wanted!r}")
-    entry = found[0]
-    if entry.type == EntryType.HARDLINK:
-        return read_entry(overview, archive_name, entry.link, password, sink, cancel, progress)
-    if entry.type != EntryType.FILE:
-        raise EntryNotFoundError(f"{wanted!r} is a {entry.type.value}, not a file")
+    outcome = walk_archive(overview, archive, keyring, on_entry, totals)
     if outcome.problem is not None:
         raise ReadEntryError(outcome.problem.message)
-    return entry
+    if not was_streamed[0]:
+        raise ReadEntryError(f"{archive.name} changed while {path!r} was being read")
+    return located.entry
 
 
 class ReadEntryError(ValueError):

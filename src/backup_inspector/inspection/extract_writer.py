@@ -205,6 +205,7 @@ class SafeExtractor:
         self._hardlink_aliases: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._created_symlinks: list[tuple[str, tuple[str, ...]]] = []
         self._reported_renames: set[tuple[str, str]] = set()
+        self._written_paths: set[str] = set()
         self._open_sinks: list[_PartialFileSink] = []
 
     @classmethod
@@ -631,13 +632,15 @@ class SafeExtractor:
                 except FileExistsError:
                     continue  # appeared meanwhile: decide again with what is there now
                 return candidate
-            if (
-                self._belongs_to_other_entry(existing, (*parent_actual, candidate), archive_path)
+            candidate_actual = (*parent_actual, candidate)
+            is_earlier_copy = self._is_earlier_copy(existing, candidate_actual, archive_path)
+            if not is_earlier_copy and (
+                self._belongs_to_other_entry(existing, candidate_actual, archive_path)
                 or self._conflict is ConflictPolicy.KEEP_BOTH
             ):
                 number += 1
                 continue
-            if self._conflict is ConflictPolicy.SKIP:
+            if self._conflict is ConflictPolicy.SKIP and not is_earlier_copy:
                 raise EntrySkippedError("exists")
             if stat.S_ISDIR(existing.st_mode):
                 raise EntrySkippedError(
@@ -652,8 +655,10 @@ class SafeExtractor:
     ) -> bool:
         """Whether SKIP would skip this entry right now (a collision is renamed, not skipped)."""
         existing = files.lstat_or_none(path)
-        return existing is not None and not self._belongs_to_other_entry(
-            existing, actual_parts, archive_path
+        return (
+            existing is not None
+            and not self._belongs_to_other_entry(existing, actual_parts, archive_path)
+            and not self._is_earlier_copy(existing, actual_parts, archive_path)
         )
 
     def _owner_path_key(self, actual_parts: tuple[str, ...]) -> str:
@@ -668,6 +673,22 @@ class SafeExtractor:
         if st.st_ino:
             self._owners_by_inode.setdefault((st.st_dev, st.st_ino), set()).add(archive_path)
         self._owners_by_path.setdefault(self._owner_path_key(actual_parts), set()).add(archive_path)
+
+    def _is_earlier_copy(
+        self, st: os.stat_result, actual_parts: tuple[str, ...], archive_path: str
+    ) -> bool:
+        """Whether this run wrote the object for an earlier member with the same name.
+
+        tar and a Home Assistant restore keep the last of several members with
+        one name, so a later copy replaces it whatever the conflict policy
+        (the policy is about files that were there before the run).
+        """
+        if stat.S_ISDIR(st.st_mode):
+            return False
+        owners = self._owners_by_path.get(self._owner_path_key(actual_parts), set())
+        if st.st_ino:
+            owners = owners | self._owners_by_inode.get((st.st_dev, st.st_ino), set())
+        return archive_path in owners
 
     def _belongs_to_other_entry(
         self, st: os.stat_result, actual_parts: tuple[str, ...], archive_path: str
@@ -752,6 +773,9 @@ class SafeExtractor:
 
     def _record_written(self, archive_path: str, actual_parts: tuple[str, ...]) -> None:
         actual_path = "/".join(actual_parts)
+        if actual_path in self._written_paths:
+            return  # a later copy of the same member replaced the earlier one
+        self._written_paths.add(actual_path)
         self._report.written.append(actual_path)
         self._record_rename(archive_path, actual_path)
 
