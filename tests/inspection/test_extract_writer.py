@@ -240,16 +240,18 @@ def test_symlink_resolving_outside_through_existing_links_is_refused(destination
     assert [path for path, _ in report.refused] == ["l2"]
 
 
-def test_symlink_chain_that_escapes_later_is_removed_at_finish(destination: Path) -> None:
-    """A link that only escapes through a link extracted after it is removed and refused."""
+def test_link_that_would_make_an_earlier_link_escape_is_never_created(destination: Path) -> None:
+    """A link that would let an earlier, harmless link lead outside is refused, not created."""
     extractor = make_extractor(destination)
     extractor.on_entry(entry("a", EntryType.SYMLINK, link="x/.."))  # x does not exist yet
-    extractor.on_entry(entry("x", EntryType.SYMLINK, link="."))  # now a → ./.. → outside
+    extractor.on_entry(entry("x", EntryType.SYMLINK, link="."))  # with it, a → ./.. → outside
     report = extractor.finish()
-    assert not os.path.lexists(destination / "a")
-    assert os.path.islink(destination / "x")
-    assert [path for path, _ in report.refused] == ["a"]
-    assert "a" not in report.written
+    assert os.readlink(destination / "a") == "x/.."
+    assert os.path.realpath(destination / "a") == str(destination.resolve())
+    assert not os.path.lexists(destination / "x")
+    assert [path for path, _ in report.refused] == ["x"]
+    assert "lead outside" in report.refused[0][1]
+    assert report.written == ["a"]
     assert [p.code for p in report.problems] == [FindingCode.UNSAFE_ENTRY]
 
 

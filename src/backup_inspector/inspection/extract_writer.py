@@ -55,6 +55,7 @@ from backup_inspector.backup_format.tar_entry import (
 
 from . import extract_files as files
 from .extract_files import EntryRefusedError, EntrySkippedError
+from .symlink_chains import SymlinkChainGuard
 
 # Room left free on the destination, so extracting never fills the disk Home
 # Assistant itself needs (a full /backup or /share breaks backups and add-ons).
@@ -152,6 +153,16 @@ class _WrittenFile:
     inode: int
 
 
+@dataclass(frozen=True, slots=True)
+class _PlannedSymlink:
+    """A symbolic link to create at the end of the run, once every file and folder exists."""
+
+    entry: TarEntry
+    parent_actual: tuple[str, ...]
+    name: str
+    target_on_disk: str
+
+
 class _SinkState(StrEnum):
     OPEN = "open"
     DONE = "done"
@@ -204,6 +215,11 @@ class SafeExtractor:
         self._unwritten_files: set[tuple[str, ...]] = set()
         self._hardlink_aliases: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._created_symlinks: list[tuple[str, tuple[str, ...]]] = []
+        # archive path → link to create in finish(); a later member of that name replaces it
+        self._planned_symlinks: dict[str, _PlannedSymlink] = {}
+        self._symlink_guard = SymlinkChainGuard(str(self._destination_real))
+        # Partial files of an extraction that was killed (SIGKILL, power loss) go first.
+        files.remove_stale_partials(self._destination_real)
         self._reported_renames: set[tuple[str, str]] = set()
         self._written_paths: set[str] = set()
         self._open_sinks: list[_PartialFileSink] = []
@@ -262,18 +278,23 @@ class SafeExtractor:
             return None
         return self._extract_entry(entry, decision)
 
-    def finish(self) -> ExtractReport:
-        """Complete the run: drop unfinished files, re-check links, restore folder times.
+    def finish(self, *, create_symlinks: bool = True) -> ExtractReport:
+        """Complete the run: drop unfinished files, create links, restore folder times.
 
-        Symbolic links are re-checked because a link that was inside the
-        destination when created can point outside once later members add
-        links along its target path. Folder times are set last, deepest first,
-        because writing into a folder changes its time. Calling it again
-        returns the same report.
+        Symbolic links are created here, last, each only after checking that
+        neither it nor any link created before it leads outside the
+        destination with it in place (see `symlink_chains`): created earlier,
+        a chain of links that are each harmless alone could open a way out,
+        and a killed process would leave it behind. Without
+        `create_symlinks` (the run failed or was cancelled) they are reported
+        as not extracted. Folder times are set last, deepest first, because
+        writing into a folder changes its time. Calling it again returns the
+        same report.
         """
         if self._finished_report is not None:
             return self._finished_report
         self._abort_open_sinks("not extracted: the extraction ended before the file was complete")
+        self._create_planned_symlinks(create_symlinks)
         self._report_links_whose_target_never_came()
         self._remove_symlinks_that_now_escape()
         self._restore_directory_mtimes()
@@ -283,9 +304,9 @@ class SafeExtractor:
     def __enter__(self) -> SafeExtractor:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         """Always finish, so no partial file survives an error in the tar reader."""
-        self.finish()
+        self.finish(create_symlinks=exc_type is None)
 
     # ------------------------------------------------------------------- selection
 
@@ -333,6 +354,9 @@ class SafeExtractor:
 
     def _extract_entry(self, entry: TarEntry, decision: EntryDecision) -> DataSink | None:
         """Carry out `decision` for a selected entry and record the outcome."""
+        if entry.type is not EntryType.SYMLINK:
+            # A later member with the name of a planned link replaces it (the last wins).
+            self._planned_symlinks.pop(entry.path, None)
         if decision.verdict is Verdict.REFUSE:
             self._refuse(entry.path, decision.reason)
             if entry.type is EntryType.FILE and decision.parts:
@@ -399,37 +423,72 @@ class SafeExtractor:
         self._record_written(entry.path, actual)
 
     def _extract_symlink(self, entry: TarEntry, parts: tuple[str, ...]) -> None:
-        """Create a relative symlink whose target really resolves inside the destination."""
+        """Plan a symbolic link; finish() creates it once all files and folders exist."""
         parent_actual = self._ensure_directory(parts[:-1])
-        parent_path = self._path_of(parent_actual)
         name = self._portable_component(parts[-1])
-        target_on_disk = self._symlink_target_on_disk(entry.link)
-        # realpath follows links already on disk, which the lexical check cannot see.
-        resolved_target = os.path.realpath(parent_path / target_on_disk)
-        if not files.is_within(resolved_target, self._destination_real):
-            raise EntryRefusedError(
-                f"symbolic link target resolves outside the destination ({entry.link})"
-            )
-        is_directory_link = os.path.isdir(resolved_target)
+        self._planned_symlinks.pop(entry.path, None)  # keep the archive order of the last copy
+        self._planned_symlinks[entry.path] = _PlannedSymlink(
+            entry, parent_actual, name, self._symlink_target_on_disk(entry.link)
+        )
+
+    def _create_planned_symlinks(self, create_symlinks: bool) -> None:
+        """Create the planned links in archive order, or report them as not extracted."""
+        while self._planned_symlinks:
+            archive_path = next(iter(self._planned_symlinks))
+            planned = self._planned_symlinks.pop(archive_path)
+            if not create_symlinks:
+                self._skip(
+                    archive_path,
+                    "not extracted: the extraction stopped before symbolic links were created",
+                )
+                continue
+            with self._reporting_failures(archive_path, None):
+                self._create_symlink(planned)
+
+    def _create_symlink(self, planned: _PlannedSymlink) -> None:
+        """Create one link whose target, and every earlier link's, stays inside the destination."""
+        entry = planned.entry
+        parent_path = self._verified_directory(planned.parent_actual)
+        target_on_disk = planned.target_on_disk
+        is_directory_link = os.path.isdir(parent_path / target_on_disk)
+
+        def require_admitted(final: Path) -> None:
+            reason = self._symlink_refusal_reason(final, target_on_disk)
+            if reason is not None:
+                raise EntryRefusedError(reason)
 
         def create_at(final: Path) -> None:
+            require_admitted(final)
             files.create_symlink(target_on_disk, final, is_directory_link)
 
         def replace_at(final: Path) -> None:
-            partial = parent_path / files.partial_name(name)
+            require_admitted(final)
+            partial = parent_path / files.partial_name(planned.name)
             files.create_symlink(target_on_disk, partial, is_directory_link)
             files.replace_or_remove(partial, final)
 
         final_name = self._place(
-            parent_path, parent_actual, name, entry.path, create_at, replace_at
+            parent_path, planned.parent_actual, planned.name, entry.path, create_at, replace_at
         )
-        actual = (*parent_actual, final_name)
+        actual = (*planned.parent_actual, final_name)
         final_path = parent_path / final_name
+        if os.name != "nt":
+            self._symlink_guard.note_created(str(final_path))
         if os.utime in os.supports_follow_symlinks:
             files.set_mtime_quietly(final_path, entry.mtime, follow_symlinks=False)
         self._claim_owner(os.lstat(final_path), actual, entry.path)
         self._created_symlinks.append((entry.path, actual))
         self._record_written(entry.path, actual)
+
+    def _symlink_refusal_reason(self, final: Path, target_on_disk: str) -> str | None:
+        """Why a link to `target_on_disk` may not appear at `final`; None when it may."""
+        if os.name != "nt":
+            return self._symlink_guard.refusal_reason(str(final), target_on_disk)
+        # Windows paths do not fit the guard's POSIX resolution; check this link alone.
+        resolved_target = os.path.realpath(final.parent / target_on_disk)
+        if files.is_within(resolved_target, self._destination_real):
+            return None
+        return f"symbolic link target resolves outside the destination ({target_on_disk})"
 
     def _extract_hardlink(self, entry: TarEntry, decision: EntryDecision) -> None:
         """Link to a file this run wrote (copy if linking fails), or mark it pending."""
@@ -523,6 +582,11 @@ class SafeExtractor:
     ) -> tuple[str, ...]:
         """Find or create the folder for `archive_key` inside `parent_path`."""
         archive_dir_path = "/".join(archive_key)
+        if archive_dir_path in self._planned_symlinks:
+            # The link is only created at the end, but it is a link all the same.
+            raise EntryRefusedError(
+                f"'{archive_dir_path}' is a symbolic link; nothing is written through links"
+            )
         wanted = self._portable_component(archive_key[-1])
         number = 0
         for _attempt in range(MAX_NUMBERED_NAMES):
@@ -754,7 +818,7 @@ class SafeExtractor:
         """Refuse the entry, finish the run, and build the error that ends the job."""
         self._report.refused.append((archive_path, reason))
         self._report.stopped_reason = f"the destination is full: {reason}"
-        return DiskFullError(reason, self.finish())
+        return DiskFullError(reason, self.finish(create_symlinks=False))
 
     def _refuse(self, archive_path: str, reason: str) -> None:
         """Record an unsafe entry, both as a refusal and as a problem for the check view."""
@@ -835,7 +899,8 @@ class SafeExtractor:
                 continue
             os.unlink(link_path)
             actual_path = "/".join(actual)
-            if actual_path in self._report.written:
+            if actual_path in self._written_paths:
+                self._written_paths.discard(actual_path)
                 self._report.written.remove(actual_path)
             self._refuse(
                 archive_path,
@@ -873,6 +938,11 @@ class _PartialFileSink(DataSink):
         self._extractor = extractor
         self._state = _SinkState.OPEN
         self._fd: int | None = os.open(self.partial_path, files.NEW_FILE_FLAGS, 0o600)
+        try:
+            files.lock_partial(self._fd)
+        except OSError:
+            self.discard()
+            raise
 
     def write(self, data: bytes | memoryview) -> None:
         """Append data; after a failure the rest of the member is ignored (it was reported)."""
@@ -898,6 +968,7 @@ class _PartialFileSink(DataSink):
                     )
                 self._close_with_metadata()
                 self._extractor._commit_file(self)
+                self._close_descriptor_quietly()  # held (locked) until it had its final name
                 self._finish(_SinkState.DONE)
             finally:
                 if self._state is _SinkState.OPEN:
@@ -928,10 +999,13 @@ class _PartialFileSink(DataSink):
             os.fchmod(self._fd, mode)
         else:
             os.chmod(self.partial_path, mode)
+        # Renaming and linking keep the modification time, so it is set here.
+        if files.HOLDS_PARTIAL_LOCKS and os.utime in os.supports_fd:
+            files.set_mtime_quietly(self._fd, self.entry.mtime, follow_symlinks=True)
+            return
         fd = self._fd
         self._fd = None
         os.close(fd)
-        # Renaming and linking keep the modification time, so it is set here.
         files.set_mtime_quietly(self.partial_path, self.entry.mtime, follow_symlinks=True)
 
     def _close_descriptor_quietly(self) -> None:
