@@ -543,25 +543,57 @@ def test_disk_full_while_writing_removes_partial_and_stops(destination: Path) ->
     assert extractor.finish() is report
 
 
-def test_free_space_is_checked_before_large_files(
-    destination: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A large file that does not fit is refused before writing, and the run stops."""
+def fake_free_space(monkeypatch: pytest.MonkeyPatch, free_bytes: list[int]) -> None:
+    """Make the extractor see `free_bytes[0]` bytes free (the list can change later)."""
     mib = 1024 * 1024
 
-    def tiny_disk(path: object) -> shutil._ntuple_diskusage:  # type: ignore[name-defined]
-        return shutil._ntuple_diskusage(100 * mib, 95 * mib, 5 * mib)  # type: ignore[attr-defined]
+    def disk(path: object) -> shutil._ntuple_diskusage:  # type: ignore[name-defined]
+        return shutil._ntuple_diskusage(100 * mib, 100 * mib - free_bytes[0], free_bytes[0])  # type: ignore[attr-defined]
 
-    monkeypatch.setattr(extract_writer.shutil, "disk_usage", tiny_disk)
-    extractor = make_extractor(destination, free_space_margin_bytes=2 * mib)
-    feed_file(extractor, "small.txt", b"small files are not checked")
+    monkeypatch.setattr(extract_writer.shutil, "disk_usage", disk)
+
+
+def test_free_space_is_checked_before_every_file(
+    destination: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that would take free space below the floor is refused before writing; the run stops."""
+    mib = 1024 * 1024
+    fake_free_space(monkeypatch, [5 * mib])
+    extractor = make_extractor(destination, free_space_floor_bytes=2 * mib)
+    feed_file(extractor, "small.txt", b"fits with the floor")
     with pytest.raises(DiskFullError) as raised:
         extractor.on_entry(entry("big.bin", size=4 * mib))
     report = raised.value.report
     assert report.refused == [("big.bin", report.refused[0][1])]
-    assert report.refused[0][1].startswith("not enough free space: needs 6.0 MiB, 5.0 MiB free")
+    assert report.refused[0][1] == (
+        "not enough free space: 'big.bin' needs 4.0 MiB and 2.0 MiB are kept free, "
+        "but only 5.0 MiB are free"
+    )
+    assert report.stopped_reason == report.refused[0][1]
     assert report.written == ["small.txt"]
     assert all_names(destination) == {"small.txt"}
+
+
+def test_writing_stops_when_free_space_drops_below_the_floor(
+    destination: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When another program fills the disk meanwhile, the partial file goes and the run stops."""
+    mib = 1024 * 1024
+    free = [50 * mib]
+    fake_free_space(monkeypatch, free)
+    extractor = make_extractor(destination, free_space_floor_bytes=2 * mib)
+    feed_file(extractor, "before.txt", b"written before")
+    sink = extractor.on_entry(entry("big.bin", size=20 * mib))
+    assert sink is not None
+    sink.write(bytes(extract_writer.FREE_SPACE_RECHECK_BYTES))
+    free[0] = 1 * mib  # something else wrote 49 MiB
+    with pytest.raises(DiskFullError) as raised:
+        sink.write(bytes(mib))
+    report = raised.value.report
+    assert "below the 2.0 MiB kept free" in (report.stopped_reason or "")
+    assert [path for path, _ in report.refused] == ["big.bin"]
+    assert report.written == ["before.txt"]
+    assert all_names(destination) == {"before.txt"}  # no partial file left
 
 
 # --------------------------------------------------------------- names

@@ -22,7 +22,14 @@ from ..backup_format.tar_entry import DataSink, EntryType, TarEntry, normalise_m
 from .archive_walk import EntryNotFoundError, ProgressTotals, require_archive, walk_archive
 from .backup_overview import BackupOverview, InnerArchive
 from .check_job import archive_read_gate, keyring_for
-from .extract_writer import ConflictPolicy, DiskFullError, ExtractReport, SafeExtractor
+from .extract_writer import (
+    DEFAULT_DISK_RESERVE_BYTES,
+    LOW_SPACE_FLOOR_BYTES,
+    ConflictPolicy,
+    DiskFullError,
+    ExtractReport,
+    SafeExtractor,
+)
 from .progress import CancelToken, ProgressCallback
 
 __all__ = ["ConflictPolicy", "EntryNotFoundError", "ExtractReport", "extract", "read_entry"]
@@ -92,6 +99,7 @@ def _extract_one_archive(
     destination: Path,
     conflict: ConflictPolicy,
     totals: ProgressTotals,
+    free_space_floor_bytes: int,
 ) -> ExtractReport:
     tracker = _SelectionTracker(paths)
     # Leaving the block always calls finish(): a cancelled or failed walk
@@ -101,6 +109,7 @@ def _extract_one_archive(
         selected_paths=sorted(tracker.wanted),
         conflict=conflict,
         archive_name=archive.name,
+        free_space_floor_bytes=free_space_floor_bytes,
     ) as extractor:
 
         def on_entry(entry: TarEntry) -> DataSink | None:
@@ -120,7 +129,14 @@ def _extract_one_archive(
         pending, report.pending_hardlinks = report.pending_hardlinks, []
         report.merge(
             _extract_hardlink_targets(
-                overview, archive, keyring, destination, conflict, pending, totals
+                overview,
+                archive,
+                keyring,
+                destination,
+                conflict,
+                pending,
+                totals,
+                free_space_floor_bytes,
             )
         )
     return report
@@ -151,6 +167,7 @@ def _extract_hardlink_targets(
     conflict: ConflictPolicy,
     pending: list[tuple[str, str]],
     totals: ProgressTotals,
+    free_space_floor_bytes: int,
 ) -> ExtractReport:
     """Second pass: selected hard links whose target was not selected get the target's bytes.
 
@@ -160,7 +177,11 @@ def _extract_hardlink_targets(
     """
     remaining = {target for _link, target in pending}
     with SafeExtractor.for_pending_hardlinks(
-        destination, pending, archive_name=archive.name, conflict=conflict
+        destination,
+        pending,
+        archive_name=archive.name,
+        conflict=conflict,
+        free_space_floor_bytes=free_space_floor_bytes,
     ) as extractor:
 
         def on_entry(entry: TarEntry) -> DataSink | None:
@@ -186,12 +207,17 @@ def extract(
     conflict: ConflictPolicy = ConflictPolicy.SKIP,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    *,
+    disk_reserve_bytes: int = DEFAULT_DISK_RESERVE_BYTES,
+    allow_low_space: bool = False,
 ) -> ExtractReport:
     """Extract the selected paths (empty list = whole archive) of each archive into `destination`.
 
     Files land at destination/<entry path>. Problems (wrong password, damaged
-    archive, unsafe entries) are in the report; a full disk ends the
-    extraction with the report so far and a problem saying so. Raises
+    archive, unsafe entries) are in the report. Writing stops before a file
+    would leave less than `disk_reserve_bytes` free (or, with
+    `allow_low_space`, the user agreed to go below: less than
+    LOW_SPACE_FLOOR_BYTES); the report then says why. Raises
     ArchiveNotFoundError for an unknown archive and JobCancelledError when
     cancelled (files written so far stay, complete; the one in progress is removed).
     """
@@ -199,6 +225,9 @@ def extract(
     keyring = keyring_for(password)
     totals = ProgressTotals(sum(a.member.available_size for a, _ in archives), progress, cancel)
     report = ExtractReport()
+    floor = (
+        min(disk_reserve_bytes, LOW_SPACE_FLOOR_BYTES) if allow_low_space else disk_reserve_bytes
+    )
     for archive, paths in archives:
         gate = archive_read_gate(overview, archive, password, keyring)
         if not gate.ok:
@@ -207,13 +236,13 @@ def extract(
         try:
             report.merge(
                 _extract_one_archive(
-                    overview, archive, paths, keyring, destination, conflict, totals
+                    overview, archive, paths, keyring, destination, conflict, totals, floor
                 )
             )
         except DiskFullError as err:
             # The file being written was removed; everything before it is complete.
             report.merge(err.report)
-            report.stopped_reason = f"the destination is full: {err}"
+            report.stopped_reason = report.stopped_reason or str(err)
             break
     return report
 

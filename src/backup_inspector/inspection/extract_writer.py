@@ -57,12 +57,16 @@ from . import extract_files as files
 from .extract_files import EntryRefusedError, EntrySkippedError
 from .symlink_chains import SymlinkChainGuard
 
-# Room left free on the destination, so extracting never fills the disk Home
-# Assistant itself needs (a full /backup or /share breaks backups and add-ons).
-DEFAULT_FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024
-# Asking the file system for free space costs a system call; small files are
-# covered by the ENOSPC handling instead.
-FREE_SPACE_CHECK_THRESHOLD_BYTES = 1024 * 1024
+# Room kept free on the destination. Home Assistant OS keeps /share and
+# /backup on its data partition, and the Supervisor refuses backups, restores
+# and updates below 2 GB free (issue 9, finding 6).
+DEFAULT_DISK_RESERVE_BYTES = 2 * 1024 * 1024 * 1024
+# Where writing stops even after the user agreed to cut into the reserve:
+# the disk never reaches 0 bytes free.
+LOW_SPACE_FLOOR_BYTES = 64 * 1024 * 1024
+# While a file is written, free space is looked at again after this many
+# bytes (other programs write to the same disk).
+FREE_SPACE_RECHECK_BYTES = 8 * 1024 * 1024
 _DEFAULT_NAME_MAX_BYTES = 255
 MAX_NUMBERED_NAMES = 10_000
 
@@ -186,7 +190,7 @@ class SafeExtractor:
         selected_paths: Sequence[str] = (),
         conflict: ConflictPolicy | str = ConflictPolicy.SKIP,
         name_policy: NamePolicy | str | None = None,
-        free_space_margin_bytes: int = DEFAULT_FREE_SPACE_MARGIN_BYTES,
+        free_space_floor_bytes: int = DEFAULT_DISK_RESERVE_BYTES,
     ) -> None:
         Path(destination_dir).mkdir(parents=True, exist_ok=True)
         # Everything is checked against the real path, so a destination reached
@@ -195,7 +199,8 @@ class SafeExtractor:
         self._archive_name = archive_name
         self._conflict = ConflictPolicy(conflict)
         self._name_policy = NamePolicy(name_policy) if name_policy else default_name_policy()
-        self._free_space_margin_bytes = free_space_margin_bytes
+        # Writing stops before free space would drop below this.
+        self._free_space_floor_bytes = free_space_floor_bytes
         self._selected_paths = frozenset(normalise_member_path(path) for path in selected_paths)
         self._selects_everything = not self._selected_paths or "." in self._selected_paths
         # Second pass only: target member parts → link paths waiting for its bytes.
@@ -233,7 +238,7 @@ class SafeExtractor:
         archive_name: str,
         conflict: ConflictPolicy | str = ConflictPolicy.SKIP,
         name_policy: NamePolicy | str | None = None,
-        free_space_margin_bytes: int = DEFAULT_FREE_SPACE_MARGIN_BYTES,
+        free_space_floor_bytes: int = DEFAULT_DISK_RESERVE_BYTES,
     ) -> SafeExtractor:
         """An extractor for a second pass that writes only the pending hard links.
 
@@ -247,7 +252,7 @@ class SafeExtractor:
             archive_name=archive_name,
             conflict=conflict,
             name_policy=name_policy,
-            free_space_margin_bytes=free_space_margin_bytes,
+            free_space_floor_bytes=free_space_floor_bytes,
         )
         extractor._selects_everything = False
         links_by_target: dict[tuple[str, ...], list[str]] = {}
@@ -799,25 +804,31 @@ class SafeExtractor:
             self._unwritten_files.add(file_parts)
 
     def _check_free_space(self, archive_path: str, size_bytes: int, directory: Path) -> None:
-        """Refuse a large file that would not fit with the margin, and stop the run."""
-        if size_bytes <= FREE_SPACE_CHECK_THRESHOLD_BYTES:
-            return
+        """Stop the run before writing a file that would take free space below the floor."""
         free_bytes = shutil.disk_usage(directory).free
-        needed_bytes = size_bytes + self._free_space_margin_bytes
-        if needed_bytes <= free_bytes:
+        if size_bytes + self._free_space_floor_bytes <= free_bytes:
             return
         reason = (
-            f"not enough free space: needs {files.format_size(needed_bytes)}, "
-            f"{files.format_size(free_bytes)} free "
-            f"({files.format_size(size_bytes)} for the file plus "
-            f"{files.format_size(self._free_space_margin_bytes)} kept free)"
+            f"not enough free space: '{archive_path}' needs {files.format_size(size_bytes)} "
+            f"and {files.format_size(self._free_space_floor_bytes)} are kept free, "
+            f"but only {files.format_size(free_bytes)} are free"
         )
         raise self._stop_for_full_disk(archive_path, reason)
+
+    def _free_space_dropped_below_floor(self, directory: Path) -> str | None:
+        """While writing: why the run must stop now (something else filled the disk), or None."""
+        free_bytes = shutil.disk_usage(directory).free
+        if free_bytes >= self._free_space_floor_bytes:
+            return None
+        return (
+            f"not enough free space: only {files.format_size(free_bytes)} left free while "
+            f"writing, below the {files.format_size(self._free_space_floor_bytes)} kept free"
+        )
 
     def _stop_for_full_disk(self, archive_path: str, reason: str) -> DiskFullError:
         """Refuse the entry, finish the run, and build the error that ends the job."""
         self._report.refused.append((archive_path, reason))
-        self._report.stopped_reason = f"the destination is full: {reason}"
+        self._report.stopped_reason = reason
         return DiskFullError(reason, self.finish(create_symlinks=False))
 
     def _refuse(self, archive_path: str, reason: str) -> None:
@@ -935,6 +946,7 @@ class _PartialFileSink(DataSink):
         self.name = name
         self.partial_path = parent_path / files.partial_name(name)
         self.received_bytes = 0
+        self._next_space_check_bytes = FREE_SPACE_RECHECK_BYTES
         self._extractor = extractor
         self._state = _SinkState.OPEN
         self._fd: int | None = os.open(self.partial_path, files.NEW_FILE_FLAGS, 0o600)
@@ -948,6 +960,13 @@ class _PartialFileSink(DataSink):
         """Append data; after a failure the rest of the member is ignored (it was reported)."""
         if self._state is not _SinkState.OPEN:
             return
+        if self.received_bytes >= self._next_space_check_bytes:
+            self._next_space_check_bytes = self.received_bytes + FREE_SPACE_RECHECK_BYTES
+            reason = self._extractor._free_space_dropped_below_floor(self.partial_path.parent)
+            if reason is not None:
+                self.discard()
+                self._extractor._remember_unwritten(self.parts)
+                raise self._extractor._stop_for_full_disk(self.entry.path, reason)
         with self._extractor._reporting_failures(self.entry.path, self.parts):
             try:
                 assert self._fd is not None
