@@ -718,3 +718,64 @@ def test_report_merge_and_json() -> None:
         "problems": [],
         "stopped_reason": "the destination is full",
     }
+
+
+# --------------------------------------------------------------- kills and leftovers
+
+
+def escaping_links(destination: Path) -> list[str]:
+    """The links below `destination` whose target resolves outside it."""
+    root = os.path.realpath(destination)
+    found = []
+    for folder, dirs, names in os.walk(destination):
+        for name in (*dirs, *names):
+            path = os.path.join(folder, name)
+            real = os.path.realpath(path)
+            if os.path.islink(path) and real != root and not real.startswith(root + os.sep):
+                found.append(os.path.relpath(path, destination))
+    return found
+
+
+def test_no_link_leads_outside_at_any_moment(
+    destination: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After every single symlink the extractor creates, every link on disk stays inside."""
+    checked_after: list[str] = []
+    real_symlink = os.symlink
+
+    def symlink_then_check(target: str, path: object, *args: object, **kwargs: object) -> None:
+        real_symlink(target, path, *args, **kwargs)  # type: ignore[arg-type]
+        assert escaping_links(destination) == [], f"after creating {path}"
+        checked_after.append(str(path))
+
+    monkeypatch.setattr(extract_files.os, "symlink", symlink_then_check)
+    extractor = make_extractor(destination)
+    extractor.on_entry(entry("d/deeper", EntryType.DIR))
+    chain = [("d/l0", "deeper"), ("d/l1", "l0/.."), ("d/l2", "l1/.."), ("d/l3", "l2/../..")]
+    for index in range(4, 13):
+        chain.append((f"d/l{index}", f"l{index - 1}/.."))  # l12 -> l11/.. … reaching "/"
+    chain += [("d/e", "p/../.."), ("d/p", "."), ("d/fine", "deeper")]
+    for path, target in chain:
+        extractor.on_entry(entry(path, EntryType.SYMLINK, link=target))
+    report = extractor.finish()
+    assert checked_after  # links were created, each checked right away
+    assert escaping_links(destination) == []
+    assert "d/fine" in report.written and "d/p" in {path for path, _ in report.refused}
+
+
+def test_stale_partial_files_go_but_one_being_written_stays(destination: Path) -> None:
+    """A new extraction removes leftover partial files, never one another run is writing."""
+    destination.mkdir(parents=True, exist_ok=True)
+    stale = destination / f".old.txt{PARTIAL_FILE_MARKER}0badc0de"
+    stale.write_bytes(b"left by a killed run")
+    writer = make_extractor(destination)
+    sink = writer.on_entry(entry("big.bin", size=10))
+    assert sink is not None
+    sink.write(b"12345")
+    in_use = [path for path in destination.iterdir() if PARTIAL_FILE_MARKER in path.name]
+    assert len(in_use) == 1 and in_use[0] != stale
+    make_extractor(destination)  # a second extraction into the same folder
+    assert [path for path in destination.iterdir() if PARTIAL_FILE_MARKER in path.name] == in_use
+    sink.write(b"67890")
+    sink.close()
+    assert (destination / "big.bin").read_bytes() == b"1234567890"

@@ -24,6 +24,7 @@ from backup_inspector.web.backup_registry import BackupRegistry
 from backup_inspector.web.check_history import CheckHistory
 from backup_inspector.web.download_routes import DOWNLOAD_TICKETS, DownloadTickets
 from backup_inspector.web.event_hub import EventHub
+from backup_inspector.web.extract_destination import remove_stale_partials_in_share
 from backup_inspector.web.job_routes import OPEN_WEBSOCKETS
 from backup_inspector.web.listing_cache import (
     ListingCache,
@@ -127,6 +128,10 @@ async def _services_context(app: web.Application) -> AsyncIterator[None]:
     if store is not None and not settings.remember_index:
         await services.run_blocking(_forget_sealed_indexes, store)
     await services.refresh_backups()
+    # Partial files of an extraction killed with the app (SIGKILL, power loss).
+    await services.run_blocking(
+        remove_stale_partials_in_share, settings.share_dir, settings.share_folder_name
+    )
     watcher = asyncio.create_task(_watch_backup_folder(services))
     try:
         yield
