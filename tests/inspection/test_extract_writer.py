@@ -779,3 +779,46 @@ def test_stale_partial_files_go_but_one_being_written_stays(destination: Path) -
     sink.write(b"67890")
     sink.close()
     assert (destination / "big.bin").read_bytes() == b"1234567890"
+
+
+# --------------------------------------------------------------- deep folders
+
+
+def test_folders_are_checked_once_per_run(
+    destination: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 files 300 levels deep cost a few lstat calls each, not one per level per file."""
+    calls = [0]
+    real_lstat = os.lstat
+
+    def counting_lstat(*args: object, **kwargs: object) -> os.stat_result:
+        calls[0] += 1
+        return real_lstat(*args, **kwargs)  # type: ignore[arg-type]
+
+    extractor = make_extractor(destination)
+    folder = "/".join(["d"] * 300)
+    monkeypatch.setattr(os, "lstat", counting_lstat)
+    for number in range(300):
+        feed_file(extractor, f"{folder}/f{number}", b"x")
+    report = extractor.finish()
+    assert len(report.written) == 300
+    # Checking every level for every file would take 90 000 calls and more.
+    assert calls[0] < 5000
+
+
+@pytest.mark.parametrize("swapped", ["a/b", "a/b/c"])
+def test_symlink_swapped_in_during_the_run_is_caught(
+    destination: Path, tmp_path: Path, swapped: str
+) -> None:
+    """A folder replaced by a link to another folder (outside) after its check is refused."""
+    extractor = make_extractor(destination)
+    assert feed_file(extractor, "a/b/c/first.txt", b"1")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "c").mkdir(parents=True)
+    moved = tmp_path / "moved"
+    os.rename(destination / swapped, moved)
+    os.symlink(elsewhere if swapped == "a/b" else elsewhere / "c", destination / swapped)
+    assert not feed_file(extractor, "a/b/c/second.txt", b"2")
+    report = extractor.finish()
+    assert [path for path, _ in report.refused] == ["a/b/c/second.txt"]
+    assert list((elsewhere / "c").iterdir()) == []

@@ -109,9 +109,8 @@ def lstat_or_none(path: Path) -> os.stat_result | None:
         return None
 
 
-def require_real_directory(path: Path, actual_parts: tuple[str, ...]) -> None:
-    """Refuse a symlink and skip a non-folder where a folder level must be."""
-    level = os.lstat(path)
+def require_real_directory_status(level: os.stat_result, actual_parts: tuple[str, ...]) -> None:
+    """Refuse a symlink and skip a non-folder where a folder level must be (given its lstat)."""
     if stat.S_ISLNK(level.st_mode):
         raise EntryRefusedError(
             f"'{'/'.join(actual_parts)}' is a symbolic link; nothing is written through links"

@@ -210,6 +210,10 @@ class SafeExtractor:
         self._finished_report: ExtractReport | None = None
         # archive folder parts → folder parts on disk (differs after renames)
         self._actual_dirs: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # folder parts on disk → (st_dev, st_ino) of the real folder checked level by
+        # level once in this run; later uses compare one lstat with it (issue 9, finding 3)
+        self._verified_dirs: dict[tuple[str, ...], tuple[int, int]] = {}
+        self._folder_paths: dict[tuple[str, ...], Path] = {}
         self._created_dirs: set[tuple[str, ...]] = set()
         self._directory_mtimes: dict[tuple[str, ...], float] = {}
         # Which archive entries produced an object on disk in this run; used to
@@ -565,22 +569,38 @@ class SafeExtractor:
     def _ensure_directory(self, archive_parts: tuple[str, ...]) -> tuple[str, ...]:
         """Return the folder on disk for an archive folder, creating missing levels.
 
-        Every level is checked with lstat: a symlink anywhere on the way means
-        the entry is refused, whatever the link points to.
+        Each level is looked at once per run: when it is created or first
+        met (a symlink there means the entry is refused, whatever the link
+        points to). After that, one lstat of the whole path must find the
+        same folder (device and inode) it found then — a symlink swapped in
+        anywhere on the way leads to another inode, or is itself a link —
+        so 2 000 files 1 000 levels deep cost 2 000 checks, not 2 000 000.
         """
-        actual: tuple[str, ...] = ()
-        current_path = self._destination_real
-        for depth in range(1, len(archive_parts) + 1):
-            archive_key = archive_parts[:depth]
-            cached = self._actual_dirs.get(archive_key)
-            if cached is None:
-                actual = self._claim_directory(current_path, actual, archive_key)
-                self._actual_dirs[archive_key] = actual
-            else:
-                actual = cached
-                files.require_real_directory(current_path / actual[-1], actual)
+        if not archive_parts:
+            return ()
+        cached = self._actual_dirs.get(archive_parts)
+        if cached is not None:
+            self._verified_directory(cached)
+            return cached
+        # The deepest level already known; usually the parent.
+        depth = len(archive_parts) - 1
+        while depth > 0 and archive_parts[:depth] not in self._actual_dirs:
+            depth -= 1
+        actual: tuple[str, ...] = self._actual_dirs[archive_parts[:depth]] if depth else ()
+        current_path = self._verified_directory(actual)
+        for level in range(depth + 1, len(archive_parts) + 1):
+            archive_key = archive_parts[:level]
+            actual = self._claim_directory(current_path, actual, archive_key)
+            self._actual_dirs[archive_key] = actual
             current_path = current_path / actual[-1]
+            self._remember_verified(actual, current_path)
         return actual
+
+    def _remember_verified(self, actual: tuple[str, ...], path: Path) -> None:
+        """Record the folder this run checked (or made) at `actual`, as it is now."""
+        status = os.lstat(path)
+        files.require_real_directory_status(status, actual)
+        self._verified_dirs[actual] = (status.st_dev, status.st_ino)
 
     def _claim_directory(
         self, parent_path: Path, parent_actual: tuple[str, ...], archive_key: tuple[str, ...]
@@ -652,15 +672,46 @@ class SafeExtractor:
         return os.sep.join(components) if os.name == "nt" else "/".join(components)
 
     def _path_of(self, actual_parts: tuple[str, ...]) -> Path:
-        return self._destination_real.joinpath(*actual_parts)
+        """The absolute path of an object on disk, from its parts below the destination."""
+        if not actual_parts:
+            return self._destination_real
+        return self._folder_path(actual_parts[:-1]) / actual_parts[-1]
+
+    def _folder_path(self, actual_parts: tuple[str, ...]) -> Path:
+        """The absolute path of a folder, built once per run (pathlib is slow on deep paths)."""
+        path = self._folder_paths.get(actual_parts)
+        if path is None:
+            path = Path(os.path.join(self._destination_real, *actual_parts))
+            self._folder_paths[actual_parts] = path
+        return path
 
     def _verified_directory(self, actual_parts: tuple[str, ...]) -> Path:
-        """The folder's path, after checking that no level of it is (now) a symlink."""
+        """The folder's path, after checking that no level of it is (now) a symlink.
+
+        A folder checked level by level earlier in this run only needs one
+        lstat: it must still be the same real folder (see `_ensure_directory`).
+        Others are walked level by level once, and remembered.
+        """
+        path = self._folder_path(actual_parts)
+        if not actual_parts:
+            return path
+        known = self._verified_dirs.get(actual_parts)
+        if known is not None:
+            status = os.lstat(path)
+            files.require_real_directory_status(status, actual_parts)
+            if (status.st_dev, status.st_ino) != known:
+                raise EntryRefusedError(
+                    f"'{'/'.join(actual_parts)}' changed on disk during the extraction; "
+                    "nothing is written there"
+                )
+            return path
         current_path = self._destination_real
         for depth in range(1, len(actual_parts) + 1):
             current_path = current_path / actual_parts[depth - 1]
-            files.require_real_directory(current_path, actual_parts[:depth])
-        return current_path
+            known_level = self._verified_dirs.get(actual_parts[:depth])
+            if known_level is None:
+                self._remember_verified(actual_parts[:depth], current_path)
+        return self._verified_directory(actual_parts)
 
     def _require_name_fits(self, parent_path: Path, name: str) -> None:
         """Skip early when the name (or a partial name next to it) cannot exist here."""
