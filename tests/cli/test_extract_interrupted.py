@@ -42,57 +42,42 @@ def chain_entries() -> list[FileSpec]:
     ]
 
 
-def links_outside(destination: Path) -> list[str]:
-    """Every symbolic link below `destination` whose target resolves outside it."""
-    root = os.path.realpath(destination)
-    escaping = []
-    for folder, dirs, names in os.walk(destination):
-        for name in (*dirs, *names):
-            path = os.path.join(folder, name)
-            if os.path.islink(path):
-                real = os.path.realpath(path)
-                if real != root and not real.startswith(root + os.sep):
-                    escaping.append(os.path.relpath(path, destination))
-    return escaping
-
-
 def partial_files(destination: Path) -> list[Path]:
     """The hidden partial files below `destination`."""
     return [path for path in destination.rglob("*") if PARTIAL_MARKER in path.name]
 
 
-def start_slow_extraction(backup: Path, destination: Path) -> subprocess.Popen[bytes]:
-    """Start `extract BACKUP share --to DESTINATION` in a child process with slow writes."""
-    return subprocess.Popen(
-        [sys.executable, "-c", SLOW_CLI, "extract", str(backup), "share", "--to", str(destination)],
+def signal_while_writing(
+    backup: Path, destination: Path, signal_number: int
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `extract BACKUP share --to DESTINATION` with slow writes; signal it mid-file."""
+    arguments = ["extract", str(backup), "share", "--to", str(destination)]
+    child = subprocess.Popen(
+        [sys.executable, "-c", SLOW_CLI, *arguments],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-
-
-def wait_for_partial_file(destination: Path, child: subprocess.Popen[bytes]) -> None:
-    """Wait until the child writes the big file (its partial file exists)."""
-    deadline = time.monotonic() + 60
-    while not partial_files(destination):
-        assert child.poll() is None, child.communicate()
-        assert time.monotonic() < deadline, "the extraction never started writing"
-        time.sleep(0.01)
+    try:
+        deadline = time.monotonic() + 60
+        while not partial_files(destination):  # the big file is being written
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "the extraction never started writing"
+            time.sleep(0.01)
+        child.send_signal(signal_number)
+    finally:
+        stdout, stderr = child.communicate(timeout=30)
+    return subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
 
 
 @pytest.mark.timeout(120)
 def test_sigkill_leaves_no_escaping_link_and_the_next_run_cleans_up(
-    build_backup: Callable[..., Path], tmp_path: Path
+    build_backup: Callable[..., Path], tmp_path: Path, links_outside: Callable[[Path], list[str]]
 ) -> None:
     """Killed mid-file, no link leads outside; the next run removes the stale partial file."""
     backup = build_backup("chain.tar", [ArchiveSpec("share", chain_entries(), compressed=False)])
     destination = tmp_path / "out"
-    child = start_slow_extraction(backup, destination)
-    try:
-        wait_for_partial_file(destination, child)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.communicate(timeout=30)
+    child = signal_while_writing(backup, destination, signal.SIGKILL)
     assert child.returncode == -signal.SIGKILL
     assert links_outside(destination) == []
     assert partial_files(destination) != []  # what a kill leaves behind…
@@ -107,19 +92,14 @@ def test_sigkill_leaves_no_escaping_link_and_the_next_run_cleans_up(
 
 @pytest.mark.timeout(120)
 def test_sigterm_removes_the_partial_file(
-    build_backup: Callable[..., Path], tmp_path: Path
+    build_backup: Callable[..., Path], tmp_path: Path, links_outside: Callable[[Path], list[str]]
 ) -> None:
     """SIGTERM ends the CLI like Ctrl-C (exit 130): no partial file, no link, nothing escaping."""
     backup = build_backup("chain.tar", [ArchiveSpec("share", chain_entries(), compressed=False)])
     destination = tmp_path / "out"
-    child = start_slow_extraction(backup, destination)
-    try:
-        wait_for_partial_file(destination, child)
-        child.send_signal(signal.SIGTERM)
-    finally:
-        _stdout, stderr = child.communicate(timeout=30)
-    assert child.returncode == 130, stderr
-    assert b"interrupted" in stderr and b"Traceback" not in stderr
+    child = signal_while_writing(backup, destination, signal.SIGTERM)
+    assert child.returncode == 130, child.stderr
+    assert b"interrupted" in child.stderr and b"Traceback" not in child.stderr
     assert partial_files(destination) == []
     assert links_outside(destination) == []
     assert not (destination / "big.bin").exists()
