@@ -158,3 +158,21 @@ def test_loop_of_links_is_refused(
     report = extract(overview, [("share", ["a", "b"])], None, tmp_path / "out")
     assert {path for path, _reason in report.refused} == {"a", "b"}
     assert walks[0] <= 3 + 2
+
+
+def test_selected_link_to_an_unselected_duplicate_gets_the_copy_before_it(
+    build_backup: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The second pass gives a link the last copy of its target before it, not the first or last."""
+    entries = [
+        FileSpec("t.txt", content=b"copy one\n"),
+        FileSpec("t.txt", content=b"copy two, the one the link means\n"),
+        FileSpec("link", type="hardlink", link_target="t.txt"),
+        FileSpec("t.txt", content=b"copy three\n"),
+    ]
+    overview = open_backup(build_backup("dup-target.tar", [ArchiveSpec("share", entries)]))
+    destination = tmp_path / "out"
+    report = extract(overview, [("share", ["link"])], None, destination)
+    assert report.skipped == [] and report.refused == []
+    assert (destination / "link").read_bytes() == b"copy two, the one the link means\n"
+    assert sorted(path.name for path in destination.iterdir()) == ["link"]

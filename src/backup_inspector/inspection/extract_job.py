@@ -127,6 +127,7 @@ def _extract_one_archive(
         report.skipped.append((f"{archive.name}/{wanted}", missing_reason))
     if report.pending_hardlinks:
         pending, report.pending_hardlinks = report.pending_hardlinks, []
+        positions, report.pending_link_positions = report.pending_link_positions, {}
         report.merge(
             _extract_hardlink_targets(
                 overview,
@@ -134,7 +135,7 @@ def _extract_one_archive(
                 keyring,
                 destination,
                 conflict,
-                pending,
+                (pending, positions),
                 totals,
                 free_space_floor_bytes,
             )
@@ -165,7 +166,7 @@ def _extract_hardlink_targets(
     keyring: ArchiveKeyRing | None,
     destination: Path,
     conflict: ConflictPolicy,
-    pending: list[tuple[str, str]],
+    pending_links: tuple[list[tuple[str, str]], dict[str, int]],
     totals: ProgressTotals,
     free_space_floor_bytes: int,
 ) -> ExtractReport:
@@ -173,24 +174,26 @@ def _extract_hardlink_targets(
 
     A stream cannot seek back (the "seeking backwards is not allowed" failure
     of tarfile-based tools, format-spec §5), so the archive is read again, up
-    to the last target only (targets come before their links in a tar).
+    to the last link (its target comes before it in a tar). Each link gets
+    the last copy of its target before it, as tar would have linked.
     """
-    remaining = {target for _link, target in pending}
+    pending, positions = pending_links
+    last_link_position = max(positions.values(), default=None)
+    position = [-1]
     with SafeExtractor.for_pending_hardlinks(
         destination,
         pending,
         archive_name=archive.name,
         conflict=conflict,
         free_space_floor_bytes=free_space_floor_bytes,
+        link_positions=positions,
     ) as extractor:
 
         def on_entry(entry: TarEntry) -> DataSink | None:
-            is_target = entry.type == EntryType.FILE and entry.path in remaining
-            remaining.discard(entry.path)
-            sink = extractor.on_entry(entry)
-            if is_target and sink is not None:
-                return _StopAfterClose(sink, lambda: not remaining)
-            return sink
+            position[0] += 1
+            if last_link_position is not None and position[0] >= last_link_position:
+                raise StopWalk  # every link's target copies have gone by
+            return extractor.on_entry(entry)
 
         problem = walk_archive(overview, archive, keyring, on_entry, totals).problem
     report = extractor.finish()

@@ -28,7 +28,7 @@ import dataclasses
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -97,6 +97,9 @@ class ExtractReport:
     refused: list[tuple[str, str]] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)
     pending_hardlinks: list[tuple[str, str]] = field(default_factory=list)
+    # Pending link path → its position among the archive's members (not in the
+    # JSON): the second pass gives it the last copy of its target before it.
+    pending_link_positions: dict[str, int] = field(default_factory=dict)
     bytes_written: int = 0
     problems: list[Finding] = field(default_factory=list)
     # Set when the extraction ended early (a full disk); None when it ran to the end.
@@ -114,6 +117,7 @@ class ExtractReport:
         self.refused.extend(other.refused)
         self.renamed.extend(other.renamed)
         self.pending_hardlinks.extend(other.pending_hardlinks)
+        self.pending_link_positions.update(other.pending_link_positions)
         self.bytes_written += other.bytes_written
         self.problems.extend(other.problems)
         if self.stopped_reason is None:
@@ -204,7 +208,13 @@ class SafeExtractor:
         self._selected_paths = frozenset(normalise_member_path(path) for path in selected_paths)
         self._selects_everything = not self._selected_paths or "." in self._selected_paths
         # Second pass only: target member parts → link paths waiting for its bytes.
-        self._pending_link_paths_by_target: dict[tuple[str, ...], list[str]] | None = None
+        # (link path, its member position) pairs; a position of None means "any".
+        self._pending_link_paths_by_target: (
+            dict[tuple[str, ...], list[tuple[str, int | None]]] | None
+        ) = None
+        self._served_link_paths: set[str] = set()
+        # Position of the current member in the archive (0 for the first).
+        self._entry_position = -1
 
         self._report = ExtractReport()
         self._finished_report: ExtractReport | None = None
@@ -240,6 +250,7 @@ class SafeExtractor:
         pending_hardlinks: Sequence[tuple[str, str]],
         *,
         archive_name: str,
+        link_positions: Mapping[str, int] | None = None,
         conflict: ConflictPolicy | str = ConflictPolicy.SKIP,
         name_policy: NamePolicy | str | None = None,
         free_space_floor_bytes: int = DEFAULT_DISK_RESERVE_BYTES,
@@ -249,7 +260,9 @@ class SafeExtractor:
         When the first pass met a hard link whose target was not selected, the
         target's bytes had already gone by in the stream. Reading the archive
         again with this extractor writes those bytes to each link path (as
-        independent copies) and nothing else.
+        independent copies) and nothing else. With `link_positions` (from the
+        first report) a link gets the last copy of its target *before* it, as
+        tar does when a name occurs twice; without, the last copy.
         """
         extractor = cls(
             destination_dir,
@@ -259,11 +272,14 @@ class SafeExtractor:
             free_space_floor_bytes=free_space_floor_bytes,
         )
         extractor._selects_everything = False
-        links_by_target: dict[tuple[str, ...], list[str]] = {}
+        links_by_target: dict[tuple[str, ...], list[tuple[str, int | None]]] = {}
+        positions = link_positions or {}
         for link_path, target_path in pending_hardlinks:
             target_parts = resolve_dot_components(target_path.split("/"))
             if target_parts:
-                links_by_target.setdefault(target_parts, []).append(link_path)
+                links_by_target.setdefault(target_parts, []).append(
+                    (link_path, positions.get(link_path))
+                )
         extractor._pending_link_paths_by_target = links_by_target
         return extractor
 
@@ -278,6 +294,7 @@ class SafeExtractor:
         """
         if self._finished_report is not None:
             raise RuntimeError("SafeExtractor.on_entry() called after finish()")
+        self._entry_position += 1
         self._abort_open_sinks("not extracted: the archive reader moved on before the file ended")
         decision = judge_entry(entry)
         if self._pending_link_paths_by_target is not None:
@@ -346,11 +363,16 @@ class SafeExtractor:
         assert self._pending_link_paths_by_target is not None
         if entry.type is not EntryType.FILE or decision.verdict is not Verdict.EXTRACT:
             return None
-        link_paths = self._pending_link_paths_by_target.pop(decision.parts, None)
-        if not link_paths:
-            return None
+        waiting = self._pending_link_paths_by_target.get(decision.parts, [])
+        link_paths = [
+            link_path
+            for link_path, position in waiting
+            if position is None or self._entry_position < position
+        ]
         sinks: list[DataSink] = []
         for link_path in link_paths:
+            # A later copy (still before the link) replaces this one: the last wins.
+            self._served_link_paths.add(link_path)
             link_entry = dataclasses.replace(entry, path=link_path, raw_name=link_path)
             sink = self._extract_entry(link_entry, judge_entry(link_entry))
             if sink is not None:
@@ -507,6 +529,7 @@ class SafeExtractor:
         if target_record is None:
             if target_parts in self._unwritten_files:
                 self._report.pending_hardlinks.append((entry.path, "/".join(target_parts)))
+                self._report.pending_link_positions[entry.path] = self._entry_position
                 self._hardlink_aliases[parts] = target_parts
                 return
             raise EntryRefusedError(
@@ -943,7 +966,9 @@ class SafeExtractor:
     def _report_links_whose_target_never_came(self) -> None:
         """Second pass: a pending link whose target is not in the archive any more is reported."""
         for target_parts, link_paths in (self._pending_link_paths_by_target or {}).items():
-            for link_path in link_paths:
+            for link_path, _position in link_paths:
+                if link_path in self._served_link_paths:
+                    continue
                 self._skip(
                     link_path,
                     f"hard link target '{'/'.join(target_parts)}' was not found in the archive",
