@@ -6,6 +6,7 @@ import pytest
 
 from backup_inspector.backup_format.tar_entry import EntryType, TarEntry
 from backup_inspector.inspection.archive_index import ArchiveIndex, outermost_paths
+from backup_inspector.inspection.extract_writer import prefixes_of_lengths
 
 
 def file_entry(path: str, size: int) -> TarEntry:
@@ -44,3 +45,10 @@ def test_plan_of_200000_paths_is_linear() -> None:
     for path in paths:
         index.add(file_entry(path, 3))
     assert index.selection_size(paths) == (3 * count, count)
+
+
+def test_only_ancestors_as_long_as_a_selected_path_are_looked_up() -> None:
+    """The entry and its folders come out only when some selected path has their length."""
+    assert list(prefixes_of_lengths("a/bc/d", {1, 4, 6})) == ["a", "a/bc", "a/bc/d"]
+    assert list(prefixes_of_lengths("a/bc/d", {2, 3})) == []
+    assert list(prefixes_of_lengths("abc", {3})) == ["abc"]

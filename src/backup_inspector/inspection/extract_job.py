@@ -29,6 +29,7 @@ from .extract_writer import (
     DiskFullError,
     ExtractReport,
     SafeExtractor,
+    prefixes_of_lengths,
 )
 from .progress import CancelToken, ProgressCallback
 
@@ -72,23 +73,22 @@ class _SelectionTracker:
     def __init__(self, paths: list[str]) -> None:
         self.wanted = {normalise_member_path(p) for p in paths}
         self.seen: set[str] = set()
+        self._wanted_lengths = {len(path) for path in self.wanted}
 
     def note(self, entry: TarEntry) -> None:
         """Mark the selected paths at or above `entry` as seen.
 
-        Looks up the entry's ancestors in the set of wanted paths (work per
-        entry grows with its depth, not with the number of selected paths).
+        Only the entry's ancestors as long as some selected path are looked
+        up, so the work per entry grows with its name, not with the number
+        of selected paths or (quadratically) with its depth.
         """
+        if not self.wanted:
+            return
         if "." in self.wanted:
             self.seen.add(".")
-        candidate = entry.path
-        while True:
-            if candidate in self.wanted:
-                self.seen.add(candidate)
-            cut = candidate.rfind("/")
-            if cut < 0:
-                break
-            candidate = candidate[:cut]
+        for prefix in prefixes_of_lengths(entry.path, self._wanted_lengths):
+            if prefix in self.wanted:
+                self.seen.add(prefix)
 
 
 def _extract_one_archive(

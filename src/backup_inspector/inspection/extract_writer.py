@@ -71,6 +71,17 @@ _DEFAULT_NAME_MAX_BYTES = 255
 MAX_NUMBERED_NAMES = 10_000
 
 
+def prefixes_of_lengths(path: str, lengths: set[int]) -> Iterator[str]:
+    """`path` and its ancestor folders ("a/b/c" → "a", "a/b", "a/b/c") whose length is in `lengths`."""
+    cut = path.find("/")
+    while cut >= 0:
+        if cut in lengths:
+            yield path[:cut]
+        cut = path.find("/", cut + 1)
+    if len(path) in lengths:
+        yield path
+
+
 class ConflictPolicy(StrEnum):
     """What to do when a file to extract already exists in the destination."""
 
@@ -207,6 +218,7 @@ class SafeExtractor:
         self._free_space_floor_bytes = free_space_floor_bytes
         self._selected_paths = frozenset(normalise_member_path(path) for path in selected_paths)
         self._selects_everything = not self._selected_paths or "." in self._selected_paths
+        self._selected_lengths = {len(path) for path in self._selected_paths}
         # Second pass only: target member parts → link paths waiting for its bytes.
         # (link path, its member position) pairs; a position of None means "any".
         self._pending_link_paths_by_target: (
@@ -340,13 +352,10 @@ class SafeExtractor:
         """Whether the entry equals a selected path or lies below one."""
         if self._selects_everything:
             return True
-        candidate = entry_path
-        while True:
-            if candidate in self._selected_paths:
-                return True
-            if "/" not in candidate:
-                return False
-            candidate = candidate.rsplit("/", 1)[0]
+        return any(
+            prefix in self._selected_paths
+            for prefix in prefixes_of_lengths(entry_path, self._selected_lengths)
+        )
 
     def _remember_unselected(self, entry: TarEntry, decision: EntryDecision) -> None:
         """Keep what a later selected hard link needs to know about unselected files."""
