@@ -15,6 +15,7 @@ Parametrisation by name (see `pytest_generate_tests`):
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -223,3 +224,42 @@ def linked_entries() -> list[FileSpec]:
         FileSpec("other", type="dir"),
         FileSpec("other/readme.txt", content=b"other\n"),
     ]
+
+
+@pytest.fixture(scope="session")
+def duplicate_entries() -> list[FileSpec]:
+    """Entries where "notes/a.txt" occurs twice, with a hard link to the first copy in between.
+
+    The first copy is longer than the last, so a length taken from one copy
+    and bytes from the other cannot go unnoticed.
+    """
+    return [
+        FileSpec("notes", type="dir"),
+        FileSpec("notes/a.txt", content=b"first copy of the note, longer than the last\n"),
+        FileSpec("notes/link", type="hardlink", link_target="notes/a.txt"),
+        FileSpec("notes/a.txt", content=b"last copy\n"),
+        FileSpec("notes/z.txt", content=b"after\n"),
+    ]
+
+
+def _links_leading_outside(root: Path) -> list[str]:
+    """Every symbolic link below `root` whose target resolves outside it (relative paths)."""
+    real_root = os.path.realpath(root)
+    found = []
+    for folder, dirs, names in os.walk(root):
+        for name in (*dirs, *names):
+            path = os.path.join(folder, name)
+            real = os.path.realpath(path)
+            if (
+                os.path.islink(path)
+                and real != real_root
+                and not real.startswith(real_root + os.sep)
+            ):
+                found.append(os.path.relpath(path, root))
+    return found
+
+
+@pytest.fixture(scope="session")
+def links_outside() -> Callable[[Path], list[str]]:
+    """A function listing the links below a folder that resolve outside it."""
+    return _links_leading_outside

@@ -891,3 +891,16 @@ def test_usage_error_about_an_archive_name_is_escaped(escape_backup: Path, tmp_p
     assert result.returncode == 2
     _assert_no_raw_controls(result)
     assert "odd\\e[2J" in result.stderr
+
+
+def test_extract_duplicate_member_writes_the_last_copy(
+    build_backup: Callable[..., Path], duplicate_entries: list[FileSpec], tmp_path: Path
+) -> None:
+    """A name stored twice lands once with the last copy's bytes; nothing is "skipped: exists"."""
+    path = build_backup("dups.tar", [ArchiveSpec("share", duplicate_entries)])
+    destination = tmp_path / "out"
+    result = run_cli("extract", path, "share", "--to", destination, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skipped" not in result.stdout
+    last = [spec.content for spec in duplicate_entries if spec.path == "notes/a.txt"][-1]
+    assert (destination / "notes/a.txt").read_bytes() == last

@@ -6,7 +6,7 @@ import errno
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -240,16 +240,18 @@ def test_symlink_resolving_outside_through_existing_links_is_refused(destination
     assert [path for path, _ in report.refused] == ["l2"]
 
 
-def test_symlink_chain_that_escapes_later_is_removed_at_finish(destination: Path) -> None:
-    """A link that only escapes through a link extracted after it is removed and refused."""
+def test_link_that_would_make_an_earlier_link_escape_is_never_created(destination: Path) -> None:
+    """A link that would let an earlier, harmless link lead outside is refused, not created."""
     extractor = make_extractor(destination)
     extractor.on_entry(entry("a", EntryType.SYMLINK, link="x/.."))  # x does not exist yet
-    extractor.on_entry(entry("x", EntryType.SYMLINK, link="."))  # now a → ./.. → outside
+    extractor.on_entry(entry("x", EntryType.SYMLINK, link="."))  # with it, a → ./.. → outside
     report = extractor.finish()
-    assert not os.path.lexists(destination / "a")
-    assert os.path.islink(destination / "x")
-    assert [path for path, _ in report.refused] == ["a"]
-    assert "a" not in report.written
+    assert os.readlink(destination / "a") == "x/.."
+    assert os.path.realpath(destination / "a") == str(destination.resolve())
+    assert not os.path.lexists(destination / "x")
+    assert [path for path, _ in report.refused] == ["x"]
+    assert "lead outside" in report.refused[0][1]
+    assert report.written == ["a"]
     assert [p.code for p in report.problems] == [FindingCode.UNSAFE_ENTRY]
 
 
@@ -541,25 +543,57 @@ def test_disk_full_while_writing_removes_partial_and_stops(destination: Path) ->
     assert extractor.finish() is report
 
 
-def test_free_space_is_checked_before_large_files(
-    destination: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A large file that does not fit is refused before writing, and the run stops."""
+def fake_free_space(monkeypatch: pytest.MonkeyPatch, free_bytes: list[int]) -> None:
+    """Make the extractor see `free_bytes[0]` bytes free (the list can change later)."""
     mib = 1024 * 1024
 
-    def tiny_disk(path: object) -> shutil._ntuple_diskusage:  # type: ignore[name-defined]
-        return shutil._ntuple_diskusage(100 * mib, 95 * mib, 5 * mib)  # type: ignore[attr-defined]
+    def disk(path: object) -> shutil._ntuple_diskusage:  # type: ignore[name-defined]
+        return shutil._ntuple_diskusage(100 * mib, 100 * mib - free_bytes[0], free_bytes[0])  # type: ignore[attr-defined]
 
-    monkeypatch.setattr(extract_writer.shutil, "disk_usage", tiny_disk)
-    extractor = make_extractor(destination, free_space_margin_bytes=2 * mib)
-    feed_file(extractor, "small.txt", b"small files are not checked")
+    monkeypatch.setattr(extract_writer.shutil, "disk_usage", disk)
+
+
+def test_free_space_is_checked_before_every_file(
+    destination: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that would take free space below the floor is refused before writing; the run stops."""
+    mib = 1024 * 1024
+    fake_free_space(monkeypatch, [5 * mib])
+    extractor = make_extractor(destination, free_space_floor_bytes=2 * mib)
+    feed_file(extractor, "small.txt", b"fits with the floor")
     with pytest.raises(DiskFullError) as raised:
         extractor.on_entry(entry("big.bin", size=4 * mib))
     report = raised.value.report
     assert report.refused == [("big.bin", report.refused[0][1])]
-    assert report.refused[0][1].startswith("not enough free space: needs 6.0 MiB, 5.0 MiB free")
+    assert report.refused[0][1] == (
+        "not enough free space: 'big.bin' needs 4.0 MiB and 2.0 MiB are kept free, "
+        "but only 5.0 MiB are free"
+    )
+    assert report.stopped_reason == report.refused[0][1]
     assert report.written == ["small.txt"]
     assert all_names(destination) == {"small.txt"}
+
+
+def test_writing_stops_when_free_space_drops_below_the_floor(
+    destination: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When another program fills the disk meanwhile, the partial file goes and the run stops."""
+    mib = 1024 * 1024
+    free = [50 * mib]
+    fake_free_space(monkeypatch, free)
+    extractor = make_extractor(destination, free_space_floor_bytes=2 * mib)
+    feed_file(extractor, "before.txt", b"written before")
+    sink = extractor.on_entry(entry("big.bin", size=20 * mib))
+    assert sink is not None
+    sink.write(bytes(extract_writer.FREE_SPACE_RECHECK_BYTES))
+    free[0] = 1 * mib  # something else wrote 49 MiB
+    with pytest.raises(DiskFullError) as raised:
+        sink.write(bytes(mib))
+    report = raised.value.report
+    assert "below the 2.0 MiB kept free" in (report.stopped_reason or "")
+    assert [path for path, _ in report.refused] == ["big.bin"]
+    assert report.written == ["before.txt"]
+    assert all_names(destination) == {"before.txt"}  # no partial file left
 
 
 # --------------------------------------------------------------- names
@@ -684,3 +718,96 @@ def test_report_merge_and_json() -> None:
         "problems": [],
         "stopped_reason": "the destination is full",
     }
+
+
+# --------------------------------------------------------------- kills and leftovers
+
+
+def test_no_link_leads_outside_at_any_moment(
+    destination: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    links_outside: Callable[[Path], list[str]],
+) -> None:
+    """After every single symlink the extractor creates, every link on disk stays inside."""
+    checked_after: list[str] = []
+    real_symlink = os.symlink
+
+    def symlink_then_check(target: str, path: object, *args: object, **kwargs: object) -> None:
+        real_symlink(target, path, *args, **kwargs)  # type: ignore[arg-type]
+        assert links_outside(destination) == [], f"after creating {path}"
+        checked_after.append(str(path))
+
+    monkeypatch.setattr(extract_files.os, "symlink", symlink_then_check)
+    extractor = make_extractor(destination)
+    extractor.on_entry(entry("d/deeper", EntryType.DIR))
+    chain = [("d/l0", "deeper"), ("d/l1", "l0/.."), ("d/l2", "l1/.."), ("d/l3", "l2/../..")]
+    for index in range(4, 13):
+        chain.append((f"d/l{index}", f"l{index - 1}/.."))  # l12 -> l11/.. … reaching "/"
+    chain += [("d/e", "p/../.."), ("d/p", "."), ("d/fine", "deeper")]
+    for path, target in chain:
+        extractor.on_entry(entry(path, EntryType.SYMLINK, link=target))
+    report = extractor.finish()
+    assert checked_after  # links were created, each checked right away
+    assert links_outside(destination) == []
+    assert "d/fine" in report.written and "d/p" in {path for path, _ in report.refused}
+
+
+def test_stale_partial_files_go_but_one_being_written_stays(destination: Path) -> None:
+    """A new extraction removes leftover partial files, never one another run is writing."""
+    destination.mkdir(parents=True, exist_ok=True)
+    stale = destination / f".old.txt{PARTIAL_FILE_MARKER}0badc0de"
+    stale.write_bytes(b"left by a killed run")
+    writer = make_extractor(destination)
+    sink = writer.on_entry(entry("big.bin", size=10))
+    assert sink is not None
+    sink.write(b"12345")
+    in_use = [path for path in destination.iterdir() if PARTIAL_FILE_MARKER in path.name]
+    assert len(in_use) == 1 and in_use[0] != stale
+    make_extractor(destination)  # a second extraction into the same folder
+    assert [path for path in destination.iterdir() if PARTIAL_FILE_MARKER in path.name] == in_use
+    sink.write(b"67890")
+    sink.close()
+    assert (destination / "big.bin").read_bytes() == b"1234567890"
+
+
+# --------------------------------------------------------------- deep folders
+
+
+def test_folders_are_checked_once_per_run(
+    destination: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 files 300 levels deep cost a few lstat calls each, not one per level per file."""
+    calls = [0]
+    real_lstat = os.lstat
+
+    def counting_lstat(*args: object, **kwargs: object) -> os.stat_result:
+        calls[0] += 1
+        return real_lstat(*args, **kwargs)  # type: ignore[arg-type]
+
+    extractor = make_extractor(destination)
+    folder = "/".join(["d"] * 300)
+    monkeypatch.setattr(os, "lstat", counting_lstat)
+    for number in range(300):
+        feed_file(extractor, f"{folder}/f{number}", b"x")
+    report = extractor.finish()
+    assert len(report.written) == 300
+    # Checking every level for every file would take 90 000 calls and more.
+    assert calls[0] < 5000
+
+
+@pytest.mark.parametrize("swapped", ["a/b", "a/b/c"])
+def test_symlink_swapped_in_during_the_run_is_caught(
+    destination: Path, tmp_path: Path, swapped: str
+) -> None:
+    """A folder replaced by a link to another folder (outside) after its check is refused."""
+    extractor = make_extractor(destination)
+    assert feed_file(extractor, "a/b/c/first.txt", b"1")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "c").mkdir(parents=True)
+    moved = tmp_path / "moved"
+    os.rename(destination / swapped, moved)
+    os.symlink(elsewhere if swapped == "a/b" else elsewhere / "c", destination / swapped)
+    assert not feed_file(extractor, "a/b/c/second.txt", b"2")
+    report = extractor.finish()
+    assert [path for path, _ in report.refused] == ["a/b/c/second.txt"]
+    assert list((elsewhere / "c").iterdir()) == []

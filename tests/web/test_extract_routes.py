@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 from pathlib import Path
@@ -247,3 +248,62 @@ def test_long_reports_are_shortened_with_counts() -> None:
     assert shortened["written_count"] == 1500
     assert shortened["skipped_count"] == 0
     assert shortened["bytes_written"] == 9
+
+
+@pytest.fixture
+async def reserve_client(make_client: Any, settings: Any) -> TestClient:
+    """The app with a reserve (1 PB) larger than any test disk, so every plan cuts into it."""
+    return await make_client(dataclasses.replace(settings, disk_reserve_bytes=10**15))
+
+
+async def test_cutting_into_the_reserve_needs_confirmation(
+    reserve_client: TestClient, share_dir: Path
+) -> None:
+    """The plan warns, a plain start is a 409 with the numbers, and a confirmed start extracts."""
+    backup_id = await backup_id_named(reserve_client, PLAIN_NAME)
+    await list_archive(reserve_client, backup_id, "homeassistant")
+    body = {"selections": selection([CONFIG_PATH]), "destination": "low"}
+    plan = (await post_json(reserve_client, f"/api/backups/{backup_id}/extract/plan", body))["plan"]
+    assert plan["reserve_bytes"] == 10**15
+    assert plan["needs_confirmation"] is True and plan["has_enough_space"] is True
+    refused = await extract(reserve_client, backup_id, body, status=409)
+    assert refused["error"]["code"] == "low-space-confirmation"
+    assert "909.5 TiB Home Assistant needs free" in refused["error"]["message"]
+    assert "are free" in refused["error"]["message"]
+    assert not (share_dir / "low").exists()
+    job = await extract(reserve_client, backup_id, {**body, "allow_low_space": True})
+    assert job["state"] == "succeeded", job
+    assert job["result"]["report"]["written"] == [CONFIG_PATH]
+    assert (share_dir / "low" / CONFIG_PATH).is_file()
+
+
+async def test_plan_within_the_reserve_needs_no_confirmation(
+    client: TestClient,
+) -> None:
+    """With the default 2 GiB reserve and a roomy test disk, nothing asks."""
+    backup_id = await backup_id_named(client, PLAIN_NAME)
+    await list_archive(client, backup_id, "homeassistant")
+    plan = await post_json(
+        client,
+        f"/api/backups/{backup_id}/extract/plan",
+        {"selections": selection([CONFIG_PATH])},
+    )
+    assert plan["plan"]["reserve_bytes"] == 2 * 1024**3
+    assert plan["plan"]["needs_confirmation"] is (
+        plan["plan"]["free_bytes"] < plan["plan"]["needed_bytes"] + 2 * 1024**3
+    )
+
+
+async def test_app_start_removes_stale_partial_files(
+    make_client: Any, settings: Any, share_dir: Path
+) -> None:
+    """Partial files a killed extraction left in the extraction folder are gone after a start."""
+    folder = share_dir / settings.share_folder_name / "some backup" / "data"
+    folder.mkdir(parents=True)
+    stale = folder / f".config.yaml{extract_files.PARTIAL_FILE_MARKER}0123abcd"
+    stale.write_bytes(b"half a file")
+    lookalike = folder / "notes.bi-partial-draft.txt"  # the user's file: not our pattern
+    lookalike.write_bytes(b"keep me")
+    await make_client(settings)
+    assert not stale.exists()
+    assert lookalike.read_bytes() == b"keep me"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,7 +21,9 @@ from ..backup_format.tar_entry import TarEntry
 from ..inspection.archive_walk import ArchiveNotFoundError, has_error
 from ..inspection.backup_overview import BackupOverview, open_backup
 from ..inspection.check_job import full_check, quick_check
+from ..inspection.extract_files import format_size
 from ..inspection.extract_job import NOT_IN_ARCHIVE, NOT_REACHED, ConflictPolicy, extract
+from ..inspection.extract_writer import DEFAULT_DISK_RESERVE_BYTES
 from ..inspection.listing_job import list_entries
 from ..inspection.progress import JobCancelledError
 from ..inspection.target_facts import TargetFacts, TargetFactsError, read_target_file
@@ -82,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("paths", nargs="*", metavar="PATH", help="entries to extract (default: all)")
     ex.add_argument("--to", type=Path, required=True, metavar="DIR", help="destination folder")
     ex.add_argument("--overwrite", action="store_true", help="replace existing files")
+    ex.add_argument(
+        "--allow-low-space",
+        action="store_true",
+        help=f"go on although less than {format_size(DEFAULT_DISK_RESERVE_BYTES)} would stay free",
+    )
     _add_password_options(ex)
 
     serve = commands.add_parser("serve", help="start the web UI")
@@ -204,7 +213,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
     except OSError as err:
         raise UsageError(f"cannot create {args.to}: {err.strerror or err}") from err
     conflict = ConflictPolicy.OVERWRITE if args.overwrite else ConflictPolicy.SKIP
+    free_bytes = shutil.disk_usage(args.to).free
+    if free_bytes < DEFAULT_DISK_RESERVE_BYTES and not args.allow_low_space:
+        sys.stderr.write(output.low_space_refusal(free_bytes, DEFAULT_DISK_RESERVE_BYTES))
+        return exit_codes.PROBLEMS
     progress = output.ProgressLine("Extracting")
+    # SIGTERM ends the run like Ctrl-C: the file being written is removed.
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     try:
         report = extract(
             overview,
@@ -213,10 +228,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
             args.to,
             conflict,
             progress=progress,
+            allow_low_space=args.allow_low_space,
         )
     except ArchiveNotFoundError as err:
         raise UsageError(str(err)) from err
     finally:
+        signal.signal(signal.SIGTERM, previous_handler)
         progress.done()
     output.print_extract_report(report, sys.stdout)
     failed = (
@@ -226,6 +243,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
         or any(reason in (NOT_IN_ARCHIVE, NOT_REACHED) for _, reason in report.skipped)
     )
     return exit_codes.PROBLEMS if failed else exit_codes.OK
+
+
+def _interrupt(_signal_number: int, _frame: object) -> None:
+    """SIGTERM handler: unwind like Ctrl-C, so cleanup code runs."""
+    raise KeyboardInterrupt
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

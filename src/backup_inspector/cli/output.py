@@ -293,6 +293,17 @@ def print_extract_report(report: ExtractReport, out: TextIO) -> None:
         print_findings(report.problems, out, style)
     if report.stopped_reason:
         out.write(style.bad(f"Stopped: {terminal_text(report.stopped_reason)}") + "\n")
+        if "kept free" in report.stopped_reason:
+            out.write("To go below the space kept free, run again with --allow-low-space.\n")
+
+
+def low_space_refusal(free_bytes: int, reserve_bytes: int) -> str:
+    """`extract`: why nothing was written on a disk already below the reserve."""
+    return (
+        f"backup-inspector: only {human_size(free_bytes)} free at the destination, less than the "
+        f"{human_size(reserve_bytes)} kept free (Home Assistant needs it for backups and "
+        "updates); nothing was written. Use --allow-low-space to extract anyway.\n"
+    )
 
 
 class ProgressLine:

@@ -9,7 +9,9 @@ follows what it did not create:
   rename after a fresh existence check), failing with FileExistsError if it is taken;
 * copies go through a partial file too;
 * creating a symbolic link where links are not supported here becomes a skip
-  (EntrySkippedError) instead of an error that would stop the extraction.
+  (EntrySkippedError) instead of an error that would stop the extraction;
+* a partial file is locked (flock) while it is written, so the cleanup of
+  partial files a killed run left behind never removes one still in use.
 
 The helpers raise EntryRefusedError (unsafe) and EntrySkippedError (harmless)
 for the extractor to report; other OSErrors propagate (see `is_disk_full`).
@@ -20,9 +22,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; a partial file is then never held open
+    fcntl = None  # type: ignore[assignment]
 
 PARTIAL_FILE_MARKER = ".bi-partial-"
 # Keep partial names within NAME_MAX (255 bytes) even for long UTF-8 names.
@@ -48,6 +56,10 @@ _READ_FLAGS = (
     | getattr(os, "O_BINARY", 0)
 )
 _COPY_CHUNK_BYTES = 1024 * 1024
+# What partial_name() produces: "." + up to 40 characters + marker + 8 hex digits.
+_PARTIAL_NAME_PATTERN = re.compile(r"\..*\.bi-partial-[0-9a-f]{8}", re.DOTALL)
+# Whether a partial file stays open (and locked) until it has its final name.
+HOLDS_PARTIAL_LOCKS = fcntl is not None
 
 
 class EntryRefusedError(Exception):
@@ -97,9 +109,8 @@ def lstat_or_none(path: Path) -> os.stat_result | None:
         return None
 
 
-def require_real_directory(path: Path, actual_parts: tuple[str, ...]) -> None:
-    """Refuse a symlink and skip a non-folder where a folder level must be."""
-    level = os.lstat(path)
+def require_real_directory_status(level: os.stat_result, actual_parts: tuple[str, ...]) -> None:
+    """Refuse a symlink and skip a non-folder where a folder level must be (given its lstat)."""
     if stat.S_ISLNK(level.st_mode):
         raise EntryRefusedError(
             f"'{'/'.join(actual_parts)}' is a symbolic link; nothing is written through links"
@@ -112,6 +123,54 @@ def partial_name(final_name: str) -> str:
     """A hidden, unique name next to the final one, recognisable as ours if left over."""
     prefix = final_name[:_PARTIAL_NAME_PREFIX_CHARACTERS]
     return f".{prefix}{PARTIAL_FILE_MARKER}{secrets.token_hex(4)}"
+
+
+def lock_partial(fd: int) -> None:
+    """Mark an open partial file as in use, for as long as `fd` stays open.
+
+    The lock goes away with the process, even after SIGKILL, which is what
+    tells a stale partial file from one another extraction is writing.
+    """
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def remove_stale_partials(root: Path) -> int:
+    """Remove the partial files that killed extractions left below `root`; return how many.
+
+    Only names partial_name() makes are touched, only regular files nobody
+    holds locked (and leftover partial links), and links to folders are not
+    followed.
+    """
+    removed = 0
+    for folder, dirs, names in os.walk(root):
+        for name in (*dirs, *names):
+            if PARTIAL_FILE_MARKER in name and _PARTIAL_NAME_PATTERN.fullmatch(name):
+                removed += _remove_if_unused(Path(folder) / name)
+    return removed
+
+
+def _remove_if_unused(path: Path) -> int:
+    """Unlink one partial file unless a running extraction holds it; 1 if removed."""
+    try:
+        status = os.lstat(path)
+        if stat.S_ISLNK(status.st_mode):
+            os.unlink(path)
+            return 1
+        if not stat.S_ISREG(status.st_mode):
+            return 0
+        fd = os.open(path, _READ_FLAGS | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return 0
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(path)
+        return 1
+    except OSError:
+        return 0  # locked: an extraction is writing it right now
+    finally:
+        os.close(fd)
 
 
 def numbered_file_name(name: str, number: int) -> str:
@@ -178,13 +237,17 @@ def copy_without_replacing(source_path: Path, final: Path) -> int:
     try:
         partial_fd = os.open(partial_path, NEW_FILE_FLAGS, 0o600)
         try:
+            lock_partial(partial_fd)
             while chunk := os.read(source_fd, _COPY_CHUNK_BYTES):
                 copied += write_all(partial_fd, chunk)
+            os.chmod(partial_path, stat.S_IMODE(source_stat.st_mode))
+            os.utime(partial_path, ns=(source_stat.st_atime_ns, source_stat.st_mtime_ns))
+            if HOLDS_PARTIAL_LOCKS:
+                move_without_replacing(partial_path, final)  # still locked while it moves
         finally:
             os.close(partial_fd)
-        os.chmod(partial_path, stat.S_IMODE(source_stat.st_mode))
-        os.utime(partial_path, ns=(source_stat.st_atime_ns, source_stat.st_mtime_ns))
-        move_without_replacing(partial_path, final)
+        if not HOLDS_PARTIAL_LOCKS:
+            move_without_replacing(partial_path, final)
     finally:
         os.close(source_fd)
         with contextlib.suppress(FileNotFoundError):
@@ -212,7 +275,7 @@ def create_symlink(target: str, path: Path, is_directory_link: bool) -> None:
         ) from error
 
 
-def set_mtime_quietly(path: Path, mtime: float, *, follow_symlinks: bool) -> None:
+def set_mtime_quietly(path: Path | int, mtime: float, *, follow_symlinks: bool) -> None:
     """Restore a modification time; a time the system cannot store is not worth a failure."""
     with contextlib.suppress(OSError, OverflowError, ValueError):
         os.utime(path, (mtime, mtime), follow_symlinks=follow_symlinks)

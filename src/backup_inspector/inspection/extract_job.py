@@ -1,7 +1,8 @@
 """Take chosen files and folders out of a backup, and stream single files out.
 
-Streaming: each inner archive is read once, in place, and only up to the last
-selected file when the selection is only files. Safety lives in
+Streaming: each inner archive is read once, in place, to its end (a later
+member with the same name wins, as in tar), plus a second read up to the
+last hard-link target when a selected link's target was not selected. Safety lives in
 SafeExtractor (nothing lands outside the destination, no overwrite unless
 asked, temporary names until complete); this module wires archives,
 passwords, progress and the hard-link second pass around it.
@@ -10,6 +11,7 @@ passwords, progress and the hard-link second pass around it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..backup_format.archive_keys import ArchiveKeyRing
@@ -20,7 +22,15 @@ from ..backup_format.tar_entry import DataSink, EntryType, TarEntry, normalise_m
 from .archive_walk import EntryNotFoundError, ProgressTotals, require_archive, walk_archive
 from .backup_overview import BackupOverview, InnerArchive
 from .check_job import archive_read_gate, keyring_for
-from .extract_writer import ConflictPolicy, DiskFullError, ExtractReport, SafeExtractor
+from .extract_writer import (
+    DEFAULT_DISK_RESERVE_BYTES,
+    LOW_SPACE_FLOOR_BYTES,
+    ConflictPolicy,
+    DiskFullError,
+    ExtractReport,
+    SafeExtractor,
+    prefixes_of_lengths,
+)
 from .progress import CancelToken, ProgressCallback
 
 __all__ = ["ConflictPolicy", "EntryNotFoundError", "ExtractReport", "extract", "read_entry"]
@@ -28,6 +38,9 @@ __all__ = ["ConflictPolicy", "EntryNotFoundError", "ExtractReport", "extract", "
 Selection = tuple[str, list[str]]
 NOT_IN_ARCHIVE = "not in the archive"
 NOT_REACHED = "could not be read: the archive is damaged before it (see the problems)"
+# Hops followed from a hard link to the file with its bytes; tar links point
+# straight at a file, so a longer chain is crafted (issue 9, finding 4).
+MAX_HARDLINK_HOPS = 8
 
 
 class _StopAfterClose(DataSink):
@@ -50,27 +63,32 @@ class _StopAfterClose(DataSink):
 
 
 class _SelectionTracker:
-    """Knows which selected paths were met, and when nothing more can be selected.
+    """Knows which selected paths were met in the archive.
 
-    A selected directory can gain entries until the end of the archive, so an
-    early stop is only possible when every selected path turned out to be a
-    non-directory entry that has been seen.
+    The walk never stops early for an extraction: a later member with the
+    same name replaces an earlier one (tar and a Home Assistant restore keep
+    the last copy), and only the end of the archive tells that none follows.
     """
 
     def __init__(self, paths: list[str]) -> None:
         self.wanted = {normalise_member_path(p) for p in paths}
-        self.finished: set[str] = set()
         self.seen: set[str] = set()
+        self._wanted_lengths = {len(path) for path in self.wanted}
 
     def note(self, entry: TarEntry) -> None:
-        for wanted in self.wanted:
-            if entry.path == wanted or entry.path.startswith(wanted + "/") or wanted == ".":
-                self.seen.add(wanted)
-        if entry.path in self.wanted and entry.type != EntryType.DIR:
-            self.finished.add(entry.path)
+        """Mark the selected paths at or above `entry` as seen.
 
-    def all_done(self) -> bool:
-        return bool(self.wanted) and self.finished == self.wanted
+        Only the entry's ancestors as long as some selected path are looked
+        up, so the work per entry grows with its name, not with the number
+        of selected paths or (quadratically) with its depth.
+        """
+        if not self.wanted:
+            return
+        if "." in self.wanted:
+            self.seen.add(".")
+        for prefix in prefixes_of_lengths(entry.path, self._wanted_lengths):
+            if prefix in self.wanted:
+                self.seen.add(prefix)
 
 
 def _extract_one_archive(
@@ -81,6 +99,7 @@ def _extract_one_archive(
     destination: Path,
     conflict: ConflictPolicy,
     totals: ProgressTotals,
+    free_space_floor_bytes: int,
 ) -> ExtractReport:
     tracker = _SelectionTracker(paths)
     # Leaving the block always calls finish(): a cancelled or failed walk
@@ -90,16 +109,12 @@ def _extract_one_archive(
         selected_paths=sorted(tracker.wanted),
         conflict=conflict,
         archive_name=archive.name,
+        free_space_floor_bytes=free_space_floor_bytes,
     ) as extractor:
 
         def on_entry(entry: TarEntry) -> DataSink | None:
             tracker.note(entry)
-            sink = extractor.on_entry(entry)
-            if sink is not None and entry.path in tracker.wanted:
-                return _StopAfterClose(sink, tracker.all_done)
-            if sink is None and tracker.all_done():
-                raise StopWalk
-            return sink
+            return extractor.on_entry(entry)
 
         problem = walk_archive(overview, archive, keyring, on_entry, totals).problem
     report = extractor.finish()
@@ -112,9 +127,17 @@ def _extract_one_archive(
         report.skipped.append((f"{archive.name}/{wanted}", missing_reason))
     if report.pending_hardlinks:
         pending, report.pending_hardlinks = report.pending_hardlinks, []
+        positions, report.pending_link_positions = report.pending_link_positions, {}
         report.merge(
             _extract_hardlink_targets(
-                overview, archive, keyring, destination, conflict, pending, totals
+                overview,
+                archive,
+                keyring,
+                destination,
+                conflict,
+                (pending, positions),
+                totals,
+                free_space_floor_bytes,
             )
         )
     return report
@@ -143,27 +166,34 @@ def _extract_hardlink_targets(
     keyring: ArchiveKeyRing | None,
     destination: Path,
     conflict: ConflictPolicy,
-    pending: list[tuple[str, str]],
+    pending_links: tuple[list[tuple[str, str]], dict[str, int]],
     totals: ProgressTotals,
+    free_space_floor_bytes: int,
 ) -> ExtractReport:
     """Second pass: selected hard links whose target was not selected get the target's bytes.
 
     A stream cannot seek back (the "seeking backwards is not allowed" failure
     of tarfile-based tools, format-spec §5), so the archive is read again, up
-    to the last target only (targets come before their links in a tar).
+    to the last link (its target comes before it in a tar). Each link gets
+    the last copy of its target before it, as tar would have linked.
     """
-    remaining = {target for _link, target in pending}
+    pending, positions = pending_links
+    last_link_position = max(positions.values(), default=None)
+    position = [-1]
     with SafeExtractor.for_pending_hardlinks(
-        destination, pending, archive_name=archive.name, conflict=conflict
+        destination,
+        pending,
+        archive_name=archive.name,
+        conflict=conflict,
+        free_space_floor_bytes=free_space_floor_bytes,
+        link_positions=positions,
     ) as extractor:
 
         def on_entry(entry: TarEntry) -> DataSink | None:
-            is_target = entry.type == EntryType.FILE and entry.path in remaining
-            remaining.discard(entry.path)
-            sink = extractor.on_entry(entry)
-            if is_target and sink is not None:
-                return _StopAfterClose(sink, lambda: not remaining)
-            return sink
+            position[0] += 1
+            if last_link_position is not None and position[0] >= last_link_position:
+                raise StopWalk  # every link's target copies have gone by
+            return extractor.on_entry(entry)
 
         problem = walk_archive(overview, archive, keyring, on_entry, totals).problem
     report = extractor.finish()
@@ -180,12 +210,17 @@ def extract(
     conflict: ConflictPolicy = ConflictPolicy.SKIP,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    *,
+    disk_reserve_bytes: int = DEFAULT_DISK_RESERVE_BYTES,
+    allow_low_space: bool = False,
 ) -> ExtractReport:
     """Extract the selected paths (empty list = whole archive) of each archive into `destination`.
 
     Files land at destination/<entry path>. Problems (wrong password, damaged
-    archive, unsafe entries) are in the report; a full disk ends the
-    extraction with the report so far and a problem saying so. Raises
+    archive, unsafe entries) are in the report. Writing stops before a file
+    would leave less than `disk_reserve_bytes` free (or, with
+    `allow_low_space`, the user agreed to go below: less than
+    LOW_SPACE_FLOOR_BYTES); the report then says why. Raises
     ArchiveNotFoundError for an unknown archive and JobCancelledError when
     cancelled (files written so far stay, complete; the one in progress is removed).
     """
@@ -193,6 +228,9 @@ def extract(
     keyring = keyring_for(password)
     totals = ProgressTotals(sum(a.member.available_size for a, _ in archives), progress, cancel)
     report = ExtractReport()
+    floor = (
+        min(disk_reserve_bytes, LOW_SPACE_FLOOR_BYTES) if allow_low_space else disk_reserve_bytes
+    )
     for archive, paths in archives:
         gate = archive_read_gate(overview, archive, password, keyring)
         if not gate.ok:
@@ -201,15 +239,95 @@ def extract(
         try:
             report.merge(
                 _extract_one_archive(
-                    overview, archive, paths, keyring, destination, conflict, totals
+                    overview, archive, paths, keyring, destination, conflict, totals, floor
                 )
             )
         except DiskFullError as err:
             # The file being written was removed; everything before it is complete.
             report.merge(err.report)
-            report.stopped_reason = f"the destination is full: {err}"
+            report.stopped_reason = report.stopped_reason or str(err)
             break
     return report
+
+
+@dataclass(frozen=True)
+class _Occurrence:
+    """One member of an archive: its position among the members, and its header."""
+
+    ordinal: int
+    entry: TarEntry
+
+
+def _last_occurrence(
+    overview: BackupOverview,
+    archive: InnerArchive,
+    keyring: ArchiveKeyRing | None,
+    path: str,
+    before_ordinal: int | None,
+    totals: ProgressTotals,
+) -> tuple[_Occurrence | None, Finding | None]:
+    """The last member called `path` (before `before_ordinal`, if given), and the walk's problem.
+
+    Reads no data and stops at `before_ordinal`. Without it the walk goes to
+    the end of the archive: a later copy of the same name replaces an earlier
+    one (tar and a Home Assistant restore keep the last), and only the end
+    tells that none follows. When the archive is damaged, the last copy before
+    the damage is the one the listing shows too.
+    """
+    counter = [0]
+    found: list[_Occurrence] = []
+
+    def on_entry(entry: TarEntry) -> DataSink | None:
+        ordinal = counter[0]
+        counter[0] += 1
+        if before_ordinal is not None and ordinal >= before_ordinal:
+            raise StopWalk
+        if entry.path == path:
+            found[:] = [_Occurrence(ordinal, entry)]
+        return None
+
+    problem = walk_archive(overview, archive, keyring, on_entry, totals).problem
+    return (found[0] if found else None), problem
+
+
+def _locate_file(
+    overview: BackupOverview,
+    archive: InnerArchive,
+    keyring: ArchiveKeyRing | None,
+    wanted: str,
+    totals: ProgressTotals,
+) -> _Occurrence:
+    """The regular-file member whose bytes `wanted` stands for, following hard links.
+
+    A hard link means the file that carried its target's name at that point
+    of the archive: the last copy of the target *before* the link. Each hop
+    is one walk, at most MAX_HARDLINK_HOPS of them, so a loop or a long chain
+    of links is a clear refusal instead of a thousand re-reads (issue 9).
+    """
+    path, before_ordinal = wanted, None
+    for _hop in range(MAX_HARDLINK_HOPS + 1):
+        occurrence, problem = _last_occurrence(
+            overview, archive, keyring, path, before_ordinal, totals
+        )
+        if occurrence is None:
+            if problem is not None:
+                raise ReadEntryError(problem.message)
+            if before_ordinal is None:
+                raise EntryNotFoundError(f"{archive.name} has no entry {wanted!r}")
+            raise ReadEntryError(
+                f"The hard link {wanted!r} leads to {path!r}, which does not come before it "
+                "in the archive (a missing target or a loop of links); it cannot be read."
+            )
+        entry = occurrence.entry
+        if entry.type is EntryType.FILE:
+            return occurrence
+        if entry.type is not EntryType.HARDLINK:
+            raise EntryNotFoundError(f"{wanted!r} is a {entry.type.value}, not a file")
+        path, before_ordinal = entry.link, occurrence.ordinal
+    raise ReadEntryError(
+        f"The hard link {wanted!r} is part of a chain of more than {MAX_HARDLINK_HOPS} links; "
+        "it is not followed."
+    )
 
 
 def read_entry(
@@ -220,48 +338,47 @@ def read_entry(
     sink: DataSink,
     cancel: CancelToken | None = None,
     progress: ProgressCallback | None = None,
+    on_located: Callable[[TarEntry], None] | None = None,
 ) -> TarEntry:
-    """Stream one regular file's bytes into `sink` (download, preview); read no further than needed.
+    """Stream the bytes of one regular file (the last copy of its name) into `sink`.
 
+    Used by download and preview. A first walk finds the last member with
+    that name (following hard links, see `_locate_file`); `on_located` is
+    told its header before any byte is sent, so a download can announce the
+    exact length. A second walk streams that very member and stops after it.
     Raises EntryNotFoundError when the path is absent or not a file, and
-    ArchiveReadError-derived ValueError (`ReadEntryError`) when the archive
-    cannot be read up to it.
+    `ReadEntryError` when the archive cannot be read up to it or a hard link
+    cannot be followed.
     """
     archive = require_archive(overview, archive_name)
     keyring = keyring_for(password)
     gate = archive_read_gate(overview, archive, password, keyring)
     if not gate.ok:
         raise ReadEntryError(gate.problems[0].message)
-    wanted = normalise_member_path(path)
-    found: list[TarEntry] = []
+    # Two walks: progress runs over both.
+    totals = ProgressTotals(2 * archive.member.available_size, progress, cancel)
+    located = _locate_file(overview, archive, keyring, normalise_member_path(path), totals)
+    if on_located is not None:
+        on_located(located.entry)
+    counter = [0]
+    was_streamed = [False]
 
     def on_entry(entry: TarEntry) -> DataSink | None:
-        if entry.path != wanted:
+        ordinal = counter[0]
+        counter[0] += 1
+        if ordinal < located.ordinal:
             return None
-        found.append(entry)
-        if entry.type == EntryType.FILE:
-            return _StopAfterClose(sink, lambda: True)
-        raise StopWalk
+        if entry.path != located.entry.path or entry.type is not EntryType.FILE:
+            raise StopWalk  # the backup file changed between the two walks
+        was_streamed[0] = True
+        return _StopAfterClose(sink, lambda: True)
 
-    outcome = walk_archive(
-        overview,
-        archive,
-        keyring,
-        on_entry,
-        ProgressTotals(archive.member.available_size, progress, cancel),
-    )
-    if not found:
-        if outcome.problem is not None:
-            raise ReadEntryError(outcome.problem.message)
-        raise EntryNotFoundError(f"{archive.name} has no entry {wanted!r}")
-    entry = found[0]
-    if entry.type == EntryType.HARDLINK:
-        return read_entry(overview, archive_name, entry.link, password, sink, cancel, progress)
-    if entry.type != EntryType.FILE:
-        raise EntryNotFoundError(f"{wanted!r} is a {entry.type.value}, not a file")
+    outcome = walk_archive(overview, archive, keyring, on_entry, totals)
     if outcome.problem is not None:
         raise ReadEntryError(outcome.problem.message)
-    return entry
+    if not was_streamed[0]:
+        raise ReadEntryError(f"{archive.name} changed while {path!r} was being read")
+    return located.entry
 
 
 class ReadEntryError(ValueError):

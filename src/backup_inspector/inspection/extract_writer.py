@@ -28,7 +28,7 @@ import dataclasses
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -55,15 +55,31 @@ from backup_inspector.backup_format.tar_entry import (
 
 from . import extract_files as files
 from .extract_files import EntryRefusedError, EntrySkippedError
+from .symlink_chains import SymlinkChainGuard
 
-# Room left free on the destination, so extracting never fills the disk Home
-# Assistant itself needs (a full /backup or /share breaks backups and add-ons).
-DEFAULT_FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024
-# Asking the file system for free space costs a system call; small files are
-# covered by the ENOSPC handling instead.
-FREE_SPACE_CHECK_THRESHOLD_BYTES = 1024 * 1024
+# Room kept free on the destination. Home Assistant OS keeps /share and
+# /backup on its data partition, and the Supervisor refuses backups, restores
+# and updates below 2 GB free (issue 9, finding 6).
+DEFAULT_DISK_RESERVE_BYTES = 2 * 1024 * 1024 * 1024
+# Where writing stops even after the user agreed to cut into the reserve:
+# the disk never reaches 0 bytes free.
+LOW_SPACE_FLOOR_BYTES = 64 * 1024 * 1024
+# While a file is written, free space is looked at again after this many
+# bytes (other programs write to the same disk).
+FREE_SPACE_RECHECK_BYTES = 8 * 1024 * 1024
 _DEFAULT_NAME_MAX_BYTES = 255
 MAX_NUMBERED_NAMES = 10_000
+
+
+def prefixes_of_lengths(path: str, lengths: set[int]) -> Iterator[str]:
+    """`path` and its ancestor folders ("a/b/c" → "a", "a/b", "a/b/c") whose length is in `lengths`."""
+    cut = path.find("/")
+    while cut >= 0:
+        if cut in lengths:
+            yield path[:cut]
+        cut = path.find("/", cut + 1)
+    if len(path) in lengths:
+        yield path
 
 
 class ConflictPolicy(StrEnum):
@@ -92,6 +108,9 @@ class ExtractReport:
     refused: list[tuple[str, str]] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)
     pending_hardlinks: list[tuple[str, str]] = field(default_factory=list)
+    # Pending link path → its position among the archive's members (not in the
+    # JSON): the second pass gives it the last copy of its target before it.
+    pending_link_positions: dict[str, int] = field(default_factory=dict)
     bytes_written: int = 0
     problems: list[Finding] = field(default_factory=list)
     # Set when the extraction ended early (a full disk); None when it ran to the end.
@@ -109,6 +128,7 @@ class ExtractReport:
         self.refused.extend(other.refused)
         self.renamed.extend(other.renamed)
         self.pending_hardlinks.extend(other.pending_hardlinks)
+        self.pending_link_positions.update(other.pending_link_positions)
         self.bytes_written += other.bytes_written
         self.problems.extend(other.problems)
         if self.stopped_reason is None:
@@ -152,6 +172,16 @@ class _WrittenFile:
     inode: int
 
 
+@dataclass(frozen=True, slots=True)
+class _PlannedSymlink:
+    """A symbolic link to create at the end of the run, once every file and folder exists."""
+
+    entry: TarEntry
+    parent_actual: tuple[str, ...]
+    name: str
+    target_on_disk: str
+
+
 class _SinkState(StrEnum):
     OPEN = "open"
     DONE = "done"
@@ -175,7 +205,7 @@ class SafeExtractor:
         selected_paths: Sequence[str] = (),
         conflict: ConflictPolicy | str = ConflictPolicy.SKIP,
         name_policy: NamePolicy | str | None = None,
-        free_space_margin_bytes: int = DEFAULT_FREE_SPACE_MARGIN_BYTES,
+        free_space_floor_bytes: int = DEFAULT_DISK_RESERVE_BYTES,
     ) -> None:
         Path(destination_dir).mkdir(parents=True, exist_ok=True)
         # Everything is checked against the real path, so a destination reached
@@ -184,16 +214,28 @@ class SafeExtractor:
         self._archive_name = archive_name
         self._conflict = ConflictPolicy(conflict)
         self._name_policy = NamePolicy(name_policy) if name_policy else default_name_policy()
-        self._free_space_margin_bytes = free_space_margin_bytes
+        # Writing stops before free space would drop below this.
+        self._free_space_floor_bytes = free_space_floor_bytes
         self._selected_paths = frozenset(normalise_member_path(path) for path in selected_paths)
         self._selects_everything = not self._selected_paths or "." in self._selected_paths
+        self._selected_lengths = {len(path) for path in self._selected_paths}
         # Second pass only: target member parts → link paths waiting for its bytes.
-        self._pending_link_paths_by_target: dict[tuple[str, ...], list[str]] | None = None
+        # (link path, its member position) pairs; a position of None means "any".
+        self._pending_link_paths_by_target: (
+            dict[tuple[str, ...], list[tuple[str, int | None]]] | None
+        ) = None
+        self._served_link_paths: set[str] = set()
+        # Position of the current member in the archive (0 for the first).
+        self._entry_position = -1
 
         self._report = ExtractReport()
         self._finished_report: ExtractReport | None = None
         # archive folder parts → folder parts on disk (differs after renames)
         self._actual_dirs: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # folder parts on disk → (st_dev, st_ino) of the real folder checked level by
+        # level once in this run; later uses compare one lstat with it (issue 9, finding 3)
+        self._verified_dirs: dict[tuple[str, ...], tuple[int, int]] = {}
+        self._folder_paths: dict[tuple[str, ...], Path] = {}
         self._created_dirs: set[tuple[str, ...]] = set()
         self._directory_mtimes: dict[tuple[str, ...], float] = {}
         # Which archive entries produced an object on disk in this run; used to
@@ -204,7 +246,13 @@ class SafeExtractor:
         self._unwritten_files: set[tuple[str, ...]] = set()
         self._hardlink_aliases: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._created_symlinks: list[tuple[str, tuple[str, ...]]] = []
+        # archive path → link to create in finish(); a later member of that name replaces it
+        self._planned_symlinks: dict[str, _PlannedSymlink] = {}
+        self._symlink_guard = SymlinkChainGuard(str(self._destination_real))
+        # Partial files of an extraction that was killed (SIGKILL, power loss) go first.
+        files.remove_stale_partials(self._destination_real)
         self._reported_renames: set[tuple[str, str]] = set()
+        self._written_paths: set[str] = set()
         self._open_sinks: list[_PartialFileSink] = []
 
     @classmethod
@@ -214,30 +262,36 @@ class SafeExtractor:
         pending_hardlinks: Sequence[tuple[str, str]],
         *,
         archive_name: str,
+        link_positions: Mapping[str, int] | None = None,
         conflict: ConflictPolicy | str = ConflictPolicy.SKIP,
         name_policy: NamePolicy | str | None = None,
-        free_space_margin_bytes: int = DEFAULT_FREE_SPACE_MARGIN_BYTES,
+        free_space_floor_bytes: int = DEFAULT_DISK_RESERVE_BYTES,
     ) -> SafeExtractor:
         """An extractor for a second pass that writes only the pending hard links.
 
         When the first pass met a hard link whose target was not selected, the
         target's bytes had already gone by in the stream. Reading the archive
         again with this extractor writes those bytes to each link path (as
-        independent copies) and nothing else.
+        independent copies) and nothing else. With `link_positions` (from the
+        first report) a link gets the last copy of its target *before* it, as
+        tar does when a name occurs twice; without, the last copy.
         """
         extractor = cls(
             destination_dir,
             archive_name=archive_name,
             conflict=conflict,
             name_policy=name_policy,
-            free_space_margin_bytes=free_space_margin_bytes,
+            free_space_floor_bytes=free_space_floor_bytes,
         )
         extractor._selects_everything = False
-        links_by_target: dict[tuple[str, ...], list[str]] = {}
+        links_by_target: dict[tuple[str, ...], list[tuple[str, int | None]]] = {}
+        positions = link_positions or {}
         for link_path, target_path in pending_hardlinks:
             target_parts = resolve_dot_components(target_path.split("/"))
             if target_parts:
-                links_by_target.setdefault(target_parts, []).append(link_path)
+                links_by_target.setdefault(target_parts, []).append(
+                    (link_path, positions.get(link_path))
+                )
         extractor._pending_link_paths_by_target = links_by_target
         return extractor
 
@@ -252,6 +306,7 @@ class SafeExtractor:
         """
         if self._finished_report is not None:
             raise RuntimeError("SafeExtractor.on_entry() called after finish()")
+        self._entry_position += 1
         self._abort_open_sinks("not extracted: the archive reader moved on before the file ended")
         decision = judge_entry(entry)
         if self._pending_link_paths_by_target is not None:
@@ -261,18 +316,23 @@ class SafeExtractor:
             return None
         return self._extract_entry(entry, decision)
 
-    def finish(self) -> ExtractReport:
-        """Complete the run: drop unfinished files, re-check links, restore folder times.
+    def finish(self, *, create_symlinks: bool = True) -> ExtractReport:
+        """Complete the run: drop unfinished files, create links, restore folder times.
 
-        Symbolic links are re-checked because a link that was inside the
-        destination when created can point outside once later members add
-        links along its target path. Folder times are set last, deepest first,
-        because writing into a folder changes its time. Calling it again
-        returns the same report.
+        Symbolic links are created here, last, each only after checking that
+        neither it nor any link created before it leads outside the
+        destination with it in place (see `symlink_chains`): created earlier,
+        a chain of links that are each harmless alone could open a way out,
+        and a killed process would leave it behind. Without
+        `create_symlinks` (the run failed or was cancelled) they are reported
+        as not extracted. Folder times are set last, deepest first, because
+        writing into a folder changes its time. Calling it again returns the
+        same report.
         """
         if self._finished_report is not None:
             return self._finished_report
         self._abort_open_sinks("not extracted: the extraction ended before the file was complete")
+        self._create_planned_symlinks(create_symlinks)
         self._report_links_whose_target_never_came()
         self._remove_symlinks_that_now_escape()
         self._restore_directory_mtimes()
@@ -282,9 +342,9 @@ class SafeExtractor:
     def __enter__(self) -> SafeExtractor:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         """Always finish, so no partial file survives an error in the tar reader."""
-        self.finish()
+        self.finish(create_symlinks=exc_type is None)
 
     # ------------------------------------------------------------------- selection
 
@@ -292,13 +352,10 @@ class SafeExtractor:
         """Whether the entry equals a selected path or lies below one."""
         if self._selects_everything:
             return True
-        candidate = entry_path
-        while True:
-            if candidate in self._selected_paths:
-                return True
-            if "/" not in candidate:
-                return False
-            candidate = candidate.rsplit("/", 1)[0]
+        return any(
+            prefix in self._selected_paths
+            for prefix in prefixes_of_lengths(entry_path, self._selected_lengths)
+        )
 
     def _remember_unselected(self, entry: TarEntry, decision: EntryDecision) -> None:
         """Keep what a later selected hard link needs to know about unselected files."""
@@ -315,11 +372,16 @@ class SafeExtractor:
         assert self._pending_link_paths_by_target is not None
         if entry.type is not EntryType.FILE or decision.verdict is not Verdict.EXTRACT:
             return None
-        link_paths = self._pending_link_paths_by_target.pop(decision.parts, None)
-        if not link_paths:
-            return None
+        waiting = self._pending_link_paths_by_target.get(decision.parts, [])
+        link_paths = [
+            link_path
+            for link_path, position in waiting
+            if position is None or self._entry_position < position
+        ]
         sinks: list[DataSink] = []
         for link_path in link_paths:
+            # A later copy (still before the link) replaces this one: the last wins.
+            self._served_link_paths.add(link_path)
             link_entry = dataclasses.replace(entry, path=link_path, raw_name=link_path)
             sink = self._extract_entry(link_entry, judge_entry(link_entry))
             if sink is not None:
@@ -332,6 +394,9 @@ class SafeExtractor:
 
     def _extract_entry(self, entry: TarEntry, decision: EntryDecision) -> DataSink | None:
         """Carry out `decision` for a selected entry and record the outcome."""
+        if entry.type is not EntryType.SYMLINK:
+            # A later member with the name of a planned link replaces it (the last wins).
+            self._planned_symlinks.pop(entry.path, None)
         if decision.verdict is Verdict.REFUSE:
             self._refuse(entry.path, decision.reason)
             if entry.type is EntryType.FILE and decision.parts:
@@ -398,37 +463,72 @@ class SafeExtractor:
         self._record_written(entry.path, actual)
 
     def _extract_symlink(self, entry: TarEntry, parts: tuple[str, ...]) -> None:
-        """Create a relative symlink whose target really resolves inside the destination."""
+        """Plan a symbolic link; finish() creates it once all files and folders exist."""
         parent_actual = self._ensure_directory(parts[:-1])
-        parent_path = self._path_of(parent_actual)
         name = self._portable_component(parts[-1])
-        target_on_disk = self._symlink_target_on_disk(entry.link)
-        # realpath follows links already on disk, which the lexical check cannot see.
-        resolved_target = os.path.realpath(parent_path / target_on_disk)
-        if not files.is_within(resolved_target, self._destination_real):
-            raise EntryRefusedError(
-                f"symbolic link target resolves outside the destination ({entry.link})"
-            )
-        is_directory_link = os.path.isdir(resolved_target)
+        self._planned_symlinks.pop(entry.path, None)  # keep the archive order of the last copy
+        self._planned_symlinks[entry.path] = _PlannedSymlink(
+            entry, parent_actual, name, self._symlink_target_on_disk(entry.link)
+        )
+
+    def _create_planned_symlinks(self, create_symlinks: bool) -> None:
+        """Create the planned links in archive order, or report them as not extracted."""
+        while self._planned_symlinks:
+            archive_path = next(iter(self._planned_symlinks))
+            planned = self._planned_symlinks.pop(archive_path)
+            if not create_symlinks:
+                self._skip(
+                    archive_path,
+                    "not extracted: the extraction stopped before symbolic links were created",
+                )
+                continue
+            with self._reporting_failures(archive_path, None):
+                self._create_symlink(planned)
+
+    def _create_symlink(self, planned: _PlannedSymlink) -> None:
+        """Create one link whose target, and every earlier link's, stays inside the destination."""
+        entry = planned.entry
+        parent_path = self._verified_directory(planned.parent_actual)
+        target_on_disk = planned.target_on_disk
+        is_directory_link = os.path.isdir(parent_path / target_on_disk)
+
+        def require_admitted(final: Path) -> None:
+            reason = self._symlink_refusal_reason(final, target_on_disk)
+            if reason is not None:
+                raise EntryRefusedError(reason)
 
         def create_at(final: Path) -> None:
+            require_admitted(final)
             files.create_symlink(target_on_disk, final, is_directory_link)
 
         def replace_at(final: Path) -> None:
-            partial = parent_path / files.partial_name(name)
+            require_admitted(final)
+            partial = parent_path / files.partial_name(planned.name)
             files.create_symlink(target_on_disk, partial, is_directory_link)
             files.replace_or_remove(partial, final)
 
         final_name = self._place(
-            parent_path, parent_actual, name, entry.path, create_at, replace_at
+            parent_path, planned.parent_actual, planned.name, entry.path, create_at, replace_at
         )
-        actual = (*parent_actual, final_name)
+        actual = (*planned.parent_actual, final_name)
         final_path = parent_path / final_name
+        if os.name != "nt":
+            self._symlink_guard.note_created(str(final_path))
         if os.utime in os.supports_follow_symlinks:
             files.set_mtime_quietly(final_path, entry.mtime, follow_symlinks=False)
         self._claim_owner(os.lstat(final_path), actual, entry.path)
         self._created_symlinks.append((entry.path, actual))
         self._record_written(entry.path, actual)
+
+    def _symlink_refusal_reason(self, final: Path, target_on_disk: str) -> str | None:
+        """Why a link to `target_on_disk` may not appear at `final`; None when it may."""
+        if os.name != "nt":
+            return self._symlink_guard.refusal_reason(str(final), target_on_disk)
+        # Windows paths do not fit the guard's POSIX resolution; check this link alone.
+        resolved_target = os.path.realpath(final.parent / target_on_disk)
+        if files.is_within(resolved_target, self._destination_real):
+            return None
+        return f"symbolic link target resolves outside the destination ({target_on_disk})"
 
     def _extract_hardlink(self, entry: TarEntry, decision: EntryDecision) -> None:
         """Link to a file this run wrote (copy if linking fails), or mark it pending."""
@@ -438,6 +538,7 @@ class SafeExtractor:
         if target_record is None:
             if target_parts in self._unwritten_files:
                 self._report.pending_hardlinks.append((entry.path, "/".join(target_parts)))
+                self._report.pending_link_positions[entry.path] = self._entry_position
                 self._hardlink_aliases[parts] = target_parts
                 return
             raise EntryRefusedError(
@@ -500,28 +601,49 @@ class SafeExtractor:
     def _ensure_directory(self, archive_parts: tuple[str, ...]) -> tuple[str, ...]:
         """Return the folder on disk for an archive folder, creating missing levels.
 
-        Every level is checked with lstat: a symlink anywhere on the way means
-        the entry is refused, whatever the link points to.
+        Each level is looked at once per run: when it is created or first
+        met (a symlink there means the entry is refused, whatever the link
+        points to). After that, one lstat of the whole path must find the
+        same folder (device and inode) it found then — a symlink swapped in
+        anywhere on the way leads to another inode, or is itself a link —
+        so 2 000 files 1 000 levels deep cost 2 000 checks, not 2 000 000.
         """
-        actual: tuple[str, ...] = ()
-        current_path = self._destination_real
-        for depth in range(1, len(archive_parts) + 1):
-            archive_key = archive_parts[:depth]
-            cached = self._actual_dirs.get(archive_key)
-            if cached is None:
-                actual = self._claim_directory(current_path, actual, archive_key)
-                self._actual_dirs[archive_key] = actual
-            else:
-                actual = cached
-                files.require_real_directory(current_path / actual[-1], actual)
+        if not archive_parts:
+            return ()
+        cached = self._actual_dirs.get(archive_parts)
+        if cached is not None:
+            self._verified_directory(cached)
+            return cached
+        # The deepest level already known; usually the parent.
+        depth = len(archive_parts) - 1
+        while depth > 0 and archive_parts[:depth] not in self._actual_dirs:
+            depth -= 1
+        actual: tuple[str, ...] = self._actual_dirs[archive_parts[:depth]] if depth else ()
+        current_path = self._verified_directory(actual)
+        for level in range(depth + 1, len(archive_parts) + 1):
+            archive_key = archive_parts[:level]
+            actual = self._claim_directory(current_path, actual, archive_key)
+            self._actual_dirs[archive_key] = actual
             current_path = current_path / actual[-1]
+            self._remember_verified(actual, current_path)
         return actual
+
+    def _remember_verified(self, actual: tuple[str, ...], path: Path) -> None:
+        """Record the folder this run checked (or made) at `actual`, as it is now."""
+        status = os.lstat(path)
+        files.require_real_directory_status(status, actual)
+        self._verified_dirs[actual] = (status.st_dev, status.st_ino)
 
     def _claim_directory(
         self, parent_path: Path, parent_actual: tuple[str, ...], archive_key: tuple[str, ...]
     ) -> tuple[str, ...]:
         """Find or create the folder for `archive_key` inside `parent_path`."""
         archive_dir_path = "/".join(archive_key)
+        if archive_dir_path in self._planned_symlinks:
+            # The link is only created at the end, but it is a link all the same.
+            raise EntryRefusedError(
+                f"'{archive_dir_path}' is a symbolic link; nothing is written through links"
+            )
         wanted = self._portable_component(archive_key[-1])
         number = 0
         for _attempt in range(MAX_NUMBERED_NAMES):
@@ -582,15 +704,46 @@ class SafeExtractor:
         return os.sep.join(components) if os.name == "nt" else "/".join(components)
 
     def _path_of(self, actual_parts: tuple[str, ...]) -> Path:
-        return self._destination_real.joinpath(*actual_parts)
+        """The absolute path of an object on disk, from its parts below the destination."""
+        if not actual_parts:
+            return self._destination_real
+        return self._folder_path(actual_parts[:-1]) / actual_parts[-1]
+
+    def _folder_path(self, actual_parts: tuple[str, ...]) -> Path:
+        """The absolute path of a folder, built once per run (pathlib is slow on deep paths)."""
+        path = self._folder_paths.get(actual_parts)
+        if path is None:
+            path = Path(os.path.join(self._destination_real, *actual_parts))
+            self._folder_paths[actual_parts] = path
+        return path
 
     def _verified_directory(self, actual_parts: tuple[str, ...]) -> Path:
-        """The folder's path, after checking that no level of it is (now) a symlink."""
+        """The folder's path, after checking that no level of it is (now) a symlink.
+
+        A folder checked level by level earlier in this run only needs one
+        lstat: it must still be the same real folder (see `_ensure_directory`).
+        Others are walked level by level once, and remembered.
+        """
+        path = self._folder_path(actual_parts)
+        if not actual_parts:
+            return path
+        known = self._verified_dirs.get(actual_parts)
+        if known is not None:
+            status = os.lstat(path)
+            files.require_real_directory_status(status, actual_parts)
+            if (status.st_dev, status.st_ino) != known:
+                raise EntryRefusedError(
+                    f"'{'/'.join(actual_parts)}' changed on disk during the extraction; "
+                    "nothing is written there"
+                )
+            return path
         current_path = self._destination_real
         for depth in range(1, len(actual_parts) + 1):
             current_path = current_path / actual_parts[depth - 1]
-            files.require_real_directory(current_path, actual_parts[:depth])
-        return current_path
+            known_level = self._verified_dirs.get(actual_parts[:depth])
+            if known_level is None:
+                self._remember_verified(actual_parts[:depth], current_path)
+        return self._verified_directory(actual_parts)
 
     def _require_name_fits(self, parent_path: Path, name: str) -> None:
         """Skip early when the name (or a partial name next to it) cannot exist here."""
@@ -631,13 +784,15 @@ class SafeExtractor:
                 except FileExistsError:
                     continue  # appeared meanwhile: decide again with what is there now
                 return candidate
-            if (
-                self._belongs_to_other_entry(existing, (*parent_actual, candidate), archive_path)
+            candidate_actual = (*parent_actual, candidate)
+            is_earlier_copy = self._is_earlier_copy(existing, candidate_actual, archive_path)
+            if not is_earlier_copy and (
+                self._belongs_to_other_entry(existing, candidate_actual, archive_path)
                 or self._conflict is ConflictPolicy.KEEP_BOTH
             ):
                 number += 1
                 continue
-            if self._conflict is ConflictPolicy.SKIP:
+            if self._conflict is ConflictPolicy.SKIP and not is_earlier_copy:
                 raise EntrySkippedError("exists")
             if stat.S_ISDIR(existing.st_mode):
                 raise EntrySkippedError(
@@ -652,8 +807,10 @@ class SafeExtractor:
     ) -> bool:
         """Whether SKIP would skip this entry right now (a collision is renamed, not skipped)."""
         existing = files.lstat_or_none(path)
-        return existing is not None and not self._belongs_to_other_entry(
-            existing, actual_parts, archive_path
+        return (
+            existing is not None
+            and not self._belongs_to_other_entry(existing, actual_parts, archive_path)
+            and not self._is_earlier_copy(existing, actual_parts, archive_path)
         )
 
     def _owner_path_key(self, actual_parts: tuple[str, ...]) -> str:
@@ -668,6 +825,22 @@ class SafeExtractor:
         if st.st_ino:
             self._owners_by_inode.setdefault((st.st_dev, st.st_ino), set()).add(archive_path)
         self._owners_by_path.setdefault(self._owner_path_key(actual_parts), set()).add(archive_path)
+
+    def _is_earlier_copy(
+        self, st: os.stat_result, actual_parts: tuple[str, ...], archive_path: str
+    ) -> bool:
+        """Whether this run wrote the object for an earlier member with the same name.
+
+        tar and a Home Assistant restore keep the last of several members with
+        one name, so a later copy replaces it whatever the conflict policy
+        (the policy is about files that were there before the run).
+        """
+        if stat.S_ISDIR(st.st_mode):
+            return False
+        owners = self._owners_by_path.get(self._owner_path_key(actual_parts), set())
+        if st.st_ino:
+            owners = owners | self._owners_by_inode.get((st.st_dev, st.st_ino), set())
+        return archive_path in owners
 
     def _belongs_to_other_entry(
         self, st: os.stat_result, actual_parts: tuple[str, ...], archive_path: str
@@ -714,26 +887,32 @@ class SafeExtractor:
             self._unwritten_files.add(file_parts)
 
     def _check_free_space(self, archive_path: str, size_bytes: int, directory: Path) -> None:
-        """Refuse a large file that would not fit with the margin, and stop the run."""
-        if size_bytes <= FREE_SPACE_CHECK_THRESHOLD_BYTES:
-            return
+        """Stop the run before writing a file that would take free space below the floor."""
         free_bytes = shutil.disk_usage(directory).free
-        needed_bytes = size_bytes + self._free_space_margin_bytes
-        if needed_bytes <= free_bytes:
+        if size_bytes + self._free_space_floor_bytes <= free_bytes:
             return
         reason = (
-            f"not enough free space: needs {files.format_size(needed_bytes)}, "
-            f"{files.format_size(free_bytes)} free "
-            f"({files.format_size(size_bytes)} for the file plus "
-            f"{files.format_size(self._free_space_margin_bytes)} kept free)"
+            f"not enough free space: '{archive_path}' needs {files.format_size(size_bytes)} "
+            f"and {files.format_size(self._free_space_floor_bytes)} are kept free, "
+            f"but only {files.format_size(free_bytes)} are free"
         )
         raise self._stop_for_full_disk(archive_path, reason)
+
+    def _free_space_dropped_below_floor(self, directory: Path) -> str | None:
+        """While writing: why the run must stop now (something else filled the disk), or None."""
+        free_bytes = shutil.disk_usage(directory).free
+        if free_bytes >= self._free_space_floor_bytes:
+            return None
+        return (
+            f"not enough free space: only {files.format_size(free_bytes)} left free while "
+            f"writing, below the {files.format_size(self._free_space_floor_bytes)} kept free"
+        )
 
     def _stop_for_full_disk(self, archive_path: str, reason: str) -> DiskFullError:
         """Refuse the entry, finish the run, and build the error that ends the job."""
         self._report.refused.append((archive_path, reason))
-        self._report.stopped_reason = f"the destination is full: {reason}"
-        return DiskFullError(reason, self.finish())
+        self._report.stopped_reason = reason
+        return DiskFullError(reason, self.finish(create_symlinks=False))
 
     def _refuse(self, archive_path: str, reason: str) -> None:
         """Record an unsafe entry, both as a refusal and as a problem for the check view."""
@@ -752,6 +931,9 @@ class SafeExtractor:
 
     def _record_written(self, archive_path: str, actual_parts: tuple[str, ...]) -> None:
         actual_path = "/".join(actual_parts)
+        if actual_path in self._written_paths:
+            return  # a later copy of the same member replaced the earlier one
+        self._written_paths.add(actual_path)
         self._report.written.append(actual_path)
         self._record_rename(archive_path, actual_path)
 
@@ -793,7 +975,9 @@ class SafeExtractor:
     def _report_links_whose_target_never_came(self) -> None:
         """Second pass: a pending link whose target is not in the archive any more is reported."""
         for target_parts, link_paths in (self._pending_link_paths_by_target or {}).items():
-            for link_path in link_paths:
+            for link_path, _position in link_paths:
+                if link_path in self._served_link_paths:
+                    continue
                 self._skip(
                     link_path,
                     f"hard link target '{'/'.join(target_parts)}' was not found in the archive",
@@ -811,7 +995,8 @@ class SafeExtractor:
                 continue
             os.unlink(link_path)
             actual_path = "/".join(actual)
-            if actual_path in self._report.written:
+            if actual_path in self._written_paths:
+                self._written_paths.discard(actual_path)
                 self._report.written.remove(actual_path)
             self._refuse(
                 archive_path,
@@ -846,14 +1031,27 @@ class _PartialFileSink(DataSink):
         self.name = name
         self.partial_path = parent_path / files.partial_name(name)
         self.received_bytes = 0
+        self._next_space_check_bytes = FREE_SPACE_RECHECK_BYTES
         self._extractor = extractor
         self._state = _SinkState.OPEN
         self._fd: int | None = os.open(self.partial_path, files.NEW_FILE_FLAGS, 0o600)
+        try:
+            files.lock_partial(self._fd)
+        except OSError:
+            self.discard()
+            raise
 
     def write(self, data: bytes | memoryview) -> None:
         """Append data; after a failure the rest of the member is ignored (it was reported)."""
         if self._state is not _SinkState.OPEN:
             return
+        if self.received_bytes >= self._next_space_check_bytes:
+            self._next_space_check_bytes = self.received_bytes + FREE_SPACE_RECHECK_BYTES
+            reason = self._extractor._free_space_dropped_below_floor(self.partial_path.parent)
+            if reason is not None:
+                self.discard()
+                self._extractor._remember_unwritten(self.parts)
+                raise self._extractor._stop_for_full_disk(self.entry.path, reason)
         with self._extractor._reporting_failures(self.entry.path, self.parts):
             try:
                 assert self._fd is not None
@@ -874,6 +1072,7 @@ class _PartialFileSink(DataSink):
                     )
                 self._close_with_metadata()
                 self._extractor._commit_file(self)
+                self._close_descriptor_quietly()  # held (locked) until it had its final name
                 self._finish(_SinkState.DONE)
             finally:
                 if self._state is _SinkState.OPEN:
@@ -904,10 +1103,13 @@ class _PartialFileSink(DataSink):
             os.fchmod(self._fd, mode)
         else:
             os.chmod(self.partial_path, mode)
+        # Renaming and linking keep the modification time, so it is set here.
+        if files.HOLDS_PARTIAL_LOCKS and os.utime in os.supports_fd:
+            files.set_mtime_quietly(self._fd, self.entry.mtime, follow_symlinks=True)
+            return
         fd = self._fd
         self._fd = None
         os.close(fd)
-        # Renaming and linking keep the modification time, so it is set here.
         files.set_mtime_quietly(self.partial_path, self.entry.mtime, follow_symlinks=True)
 
     def _close_descriptor_quietly(self) -> None:

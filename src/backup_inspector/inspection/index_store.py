@@ -37,6 +37,7 @@ from backup_inspector.inspection.archive_index import (
     ArchiveIndex,
     IndexedPath,
     ListingPage,
+    outermost_paths,
 )
 from backup_inspector.inspection.index_codec import (
     KdfLimits,
@@ -298,13 +299,9 @@ class StoredArchiveIndex:
 
     def selection_size(self, paths: list[str]) -> tuple[int, int]:
         """Bytes and file count of the files at or below the given paths (overlaps once)."""
-        kept: list[str] = []
-        for path in sorted(set(paths)):
-            if not any(path == top or path.startswith(top + "/") for top in kept):
-                kept.append(path)
         total_size = 0
         file_count = 0
-        for path in kept:
+        for path in outermost_paths(paths):
             if path in (ROOT, "."):
                 total_size += int(self._summary["total_size"])
                 file_count += int(self._summary["file_count"])

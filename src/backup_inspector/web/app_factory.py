@@ -26,6 +26,7 @@ from backup_inspector.web.backup_registry import BackupRegistry
 from backup_inspector.web.check_history import CheckHistory
 from backup_inspector.web.download_routes import DOWNLOAD_TICKETS, DownloadTickets
 from backup_inspector.web.event_hub import EventHub
+from backup_inspector.web.extract_destination import remove_stale_partials_in_share
 from backup_inspector.web.job_routes import OPEN_WEBSOCKETS
 from backup_inspector.web.listing_cache import (
     ListingCache,
@@ -131,6 +132,10 @@ async def _services_context(app: web.Application) -> AsyncIterator[None]:
     # A database decrypted by a check the app was killed in must not outlive it.
     await services.run_blocking(remove_abandoned_private_folders, settings.database_check_dir)
     await services.refresh_backups()
+    # Partial files of an extraction killed with the app (SIGKILL, power loss).
+    await services.run_blocking(
+        remove_stale_partials_in_share, settings.share_dir, settings.share_folder_name
+    )
     watcher = asyncio.create_task(_watch_backup_folder(services))
     try:
         yield

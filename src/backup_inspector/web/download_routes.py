@@ -175,9 +175,9 @@ async def download_file(request: web.Request) -> web.StreamResponse:
         )
     known = await services.find_backup(ticket.backup_id)
     overview = require_overview(known)
-    index = services.listings.get(services.listing_key(known, ticket.archive_name))
-    entry = index.entry(ticket.path) if index is not None else None
-    size = entry.size if entry is not None and entry.type is EntryType.FILE else None
+    # The length comes from the member actually sent (read_entry's "entry"
+    # event), never from the listing: with duplicate names they could differ.
+    size: int | None = None
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     cancel = CancelToken()
@@ -194,7 +194,9 @@ async def download_file(request: web.Request) -> web.StreamResponse:
     try:
         while True:
             kind, value = await queue.get()
-            if kind == "data":
+            if kind == "entry":
+                size = value.size
+            elif kind == "data":
                 if response is None:
                     response = await _start_download_response(request, name_of(ticket.path), size)
                 await response.write(value)

@@ -92,12 +92,25 @@ def start_reader_thread(
     sink: QueueSink,
     cancel: CancelToken,
 ) -> threading.Thread:
-    """Run read_entry in a daemon thread; its outcome arrives as a "done" or "error" event."""
+    """Run read_entry in a daemon thread; its outcome arrives as a "done" or "error" event.
+
+    Before any "data" event comes one "entry" event with the header of the
+    member that will be sent (the last copy of its name), so the response
+    can announce exactly the length it then sends.
+    """
 
     def read() -> None:
         """Thread body: stream the member; report its end or failure as one last event."""
         try:
-            entry = read_entry(overview, archive_name, path, password, sink, cancel=cancel)
+            entry = read_entry(
+                overview,
+                archive_name,
+                path,
+                password,
+                sink,
+                cancel=cancel,
+                on_located=lambda located: sink.put("entry", located),
+            )
         except JobCancelledError:
             sink.put("cancelled")
         except BaseException as error:  # every failure must reach the waiting handler

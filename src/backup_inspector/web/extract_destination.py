@@ -13,6 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
+from backup_inspector.inspection.extract_files import remove_stale_partials
 from backup_inspector.web.api_errors import ApiError
 
 MAX_DESTINATION_LENGTH = 1024
@@ -83,6 +84,25 @@ def resolve_destination(share_dir: Path, relative: str) -> Path:
     if candidate_real.exists() and not candidate_real.is_dir():
         raise DestinationError("A file with that name exists; choose a folder.")
     return candidate_real
+
+
+def remove_stale_partials_in_share(share_dir: Path, share_folder_name: str) -> int:
+    """At app start: remove the partial files a killed extraction left in the extraction folder.
+
+    Only `share_folder_name` (where extractions go by default) is walked, not
+    the whole share folder, which holds the user's own files. Returns how
+    many were removed; a folder that cannot be read removes nothing.
+    """
+    try:
+        folder = resolve_destination(share_dir, share_folder_name)
+    except DestinationError:
+        return 0
+    if not folder.is_dir():
+        return 0
+    try:
+        return remove_stale_partials(folder)
+    except OSError:
+        return 0
 
 
 def free_space_bytes(folder: Path) -> int:

@@ -16,7 +16,9 @@ from typing import Any
 from aiohttp import web
 
 from backup_inspector.inspection.backup_overview import BackupOverview
+from backup_inspector.inspection.extract_files import format_size
 from backup_inspector.inspection.extract_job import ConflictPolicy, extract
+from backup_inspector.inspection.extract_writer import LOW_SPACE_FLOOR_BYTES
 from backup_inspector.inspection.job_runner import JobContext
 from backup_inspector.web.api_errors import ApiError, bad_request, optional_string, read_json_object
 from backup_inspector.web.app_services import AppServices, services_of
@@ -88,11 +90,11 @@ def parse_selections(body: dict[str, Any], overview: BackupOverview) -> list[tup
         total_paths += len(paths)
         if total_paths > MAX_SELECTED_PATHS:
             raise bad_request(f"Select at most {MAX_SELECTED_PATHS} entries at a time.")
-        previous = merged.get(archive.name, [])
-        if not paths or previous is None:
+        previous = merged.setdefault(archive.name, [])
+        if not paths:
             merged[archive.name] = None  # the whole archive
-        else:
-            merged[archive.name] = [*previous, *paths]
+        elif previous is not None:
+            previous.extend(paths)  # in place: many items of one archive stay linear
     return [(name, paths or []) for name, paths in merged.items()]
 
 
@@ -128,17 +130,50 @@ def space_needed(
 
 
 def plan_json(services: AppServices, known: KnownBackup, request: ExtractRequest) -> dict[str, Any]:
-    """Where files go, how much space they need and how much is free."""
+    """Where files go, how much space they need, how much is free and how much is kept free.
+
+    `has_enough_space` says whether the files fit at all (down to the hard
+    floor); `needs_confirmation` whether they would cut into the reserve
+    Home Assistant needs (the Supervisor refuses backups and updates below
+    2 GB free). Either is None while the size is unknown (archive not
+    listed yet), except that a disk already below the reserve always needs
+    confirmation.
+    """
     needed, file_count = space_needed(services, known, request.selections)
     free = free_space_bytes(request.destination)
+    reserve = services.settings.disk_reserve_bytes
+    if needed is None:
+        has_enough_space = None
+        needs_confirmation = True if free < reserve else None
+    else:
+        has_enough_space = needed + min(reserve, LOW_SPACE_FLOOR_BYTES) <= free
+        needs_confirmation = needed + reserve > free
     return {
         "destination": request.destination_relative,
         "destination_exists": request.destination.exists(),
         "needed_bytes": needed,
         "file_count": file_count if needed is not None else None,
         "free_bytes": free,
-        "has_enough_space": None if needed is None else needed <= free,
+        "reserve_bytes": reserve,
+        "has_enough_space": has_enough_space,
+        "needs_confirmation": needs_confirmation,
     }
+
+
+def low_space_message(plan: dict[str, Any]) -> str:
+    """The question the page asks before cutting into the reserve, with the numbers."""
+    free = plan["free_bytes"]
+    reserve = format_size(plan["reserve_bytes"])
+    consequence = (
+        f"less than the {reserve} Home Assistant needs free to make backups, restore and update"
+    )
+    if plan["needed_bytes"] is None:
+        return f"Only {format_size(free)} are free on this disk, {consequence}. Extract anyway?"
+    left = max(free - plan["needed_bytes"], 0)
+    return (
+        f"These files need {format_size(plan['needed_bytes'])} and {format_size(free)} are free, "
+        f"so only {format_size(left)} would be left: {consequence}. Extract anyway?"
+    )
 
 
 @routes.post("/api/backups/{backup_id}/extract/plan")
@@ -177,6 +212,7 @@ def _extract_work(
     overview: BackupOverview,
     extract_request: ExtractRequest,
     conflict: ConflictPolicy,
+    allow_low_space: bool,
 ):
     """The job body of one extraction."""
 
@@ -196,6 +232,8 @@ def _extract_work(
                 conflict=conflict,
                 progress=context.report_progress,
                 cancel=context.cancel,
+                disk_reserve_bytes=services.settings.disk_reserve_bytes,
+                allow_low_space=allow_low_space,
             )
         return {
             "destination": extract_request.destination_relative,
@@ -216,17 +254,22 @@ async def start_extraction(request: web.Request) -> web.Response:
     extract_request = parse_extract_request(services, known, body)
     for archive_name, _paths in extract_request.selections:
         require_password_if_encrypted(services, known, require_archive(overview, archive_name))
+    allow_low_space = body.get("allow_low_space") is True
     plan = await services.run_blocking(plan_json, services, known, extract_request)
     if plan["has_enough_space"] is False:
         raise ApiError(
             507,
             "not-enough-space",
-            "There is not enough free space in the share folder for these files.",
+            f"There is not enough free space in the share folder for these files: they need "
+            f"{format_size(plan['needed_bytes'])}, {format_size(plan['free_bytes'])} are free.",
         )
+    if plan["needs_confirmation"] and not allow_low_space:
+        # The page shows this question and sends the request again with allow_low_space.
+        raise ApiError(409, "low-space-confirmation", low_space_message(plan))
     job = services.jobs.submit(
         "extract",
         f"Extracting from {known.display_name} to {extract_request.destination_relative}",
-        _extract_work(services, known, overview, extract_request, conflict),
+        _extract_work(services, known, overview, extract_request, conflict, allow_low_space),
         subject=known.backup_id,
         is_heavy=True,
     )

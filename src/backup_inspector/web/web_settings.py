@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from backup_inspector.inspection.extract_writer import DEFAULT_DISK_RESERVE_BYTES
+
 SUPERVISOR_INGRESS_PROXY = "172.30.32.2"  # addon-platform.md §8.1
 DEFAULT_SHARE_FOLDER_NAME = "backup_inspector"
 DEFAULT_PASSWORD_IDLE_MINUTES = 15
@@ -30,6 +32,8 @@ class WebSettings:
     folder_poll_interval_s: float = 3.0
     websocket_keepalive_s: float = 20.0
     remember_index: bool = False
+    # Free space extraction keeps on the share folder's disk unless the user confirms.
+    disk_reserve_bytes: int = DEFAULT_DISK_RESERVE_BYTES
 
     @property
     def database_check_dir(self) -> Path | None:

@@ -81,8 +81,12 @@ async function updatePlan() {
       plan.needed_bytes === null
         ? "Space needed: known once every chosen archive has been read"
         : `Space needed: ${formatBytes(plan.needed_bytes)} (${formatCount(plan.file_count, "file")})`;
-    space.textContent = `${needed} · Free: ${formatBytes(plan.free_bytes)}${plan.destination_exists ? " · The folder exists already" : ""}`;
-    space.dataset.state = plan.has_enough_space === false ? "not-enough" : "ok";
+    const reserve = plan.needs_confirmation
+      ? ` · Less than ${formatBytes(plan.reserve_bytes)} would stay free: you will be asked to confirm`
+      : "";
+    space.textContent = `${needed} · Free: ${formatBytes(plan.free_bytes)}${reserve}${plan.destination_exists ? " · The folder exists already" : ""}`;
+    space.dataset.state =
+      plan.has_enough_space === false ? "not-enough" : plan.needs_confirmation ? "low-space" : "ok";
     space.classList.toggle("error", plan.has_enough_space === false);
     byId("extract-destination").setAttribute("aria-invalid", "false");
   } catch (error) {
@@ -170,18 +174,55 @@ function renderJob(job) {
   schedulePlan();
 }
 
-async function startExtraction() {
+// Extracting would leave less free space than Home Assistant needs: the
+// server's message has the numbers; the user decides.
+function askToConfirmLowSpace(message) {
+  const box = byId("extract-summary");
+  box.hidden = false;
+  box.dataset.state = "confirm";
+  const confirmButton = h("button", {
+    type: "button",
+    class: "primary",
+    "data-testid": "extract-confirm-low-space",
+    text: "Extract anyway",
+    onclick: () => startExtraction(true),
+  });
+  replaceChildren(
+    box,
+    h("p", { class: "warning", role: "alert", "data-testid": "extract-low-space", text: message }),
+    h(
+      "div",
+      { class: "confirm-actions" },
+      confirmButton,
+      h("button", {
+        type: "button",
+        text: "Cancel",
+        onclick: () => {
+          box.hidden = true;
+        },
+      }),
+    ),
+  );
+  confirmButton.focus();
+}
+
+async function startExtraction(allowLowSpace = false) {
   byId("extract-summary").hidden = true;
   try {
     const answer = await postJson(backupPath(backup.id, "/extract"), {
       selections: selectionsForApi(),
       destination: byId("extract-destination").value,
       conflict: conflictPolicy(),
+      allow_low_space: allowLowSpace === true,
     });
     extractJobId = answer.job.id;
     watchJob(answer.job);
     renderJob(answer.job);
   } catch (error) {
+    if (error.code === "low-space-confirmation") {
+      askToConfirmLowSpace(error.message);
+      return;
+    }
     const box = byId("extract-summary");
     box.hidden = false;
     box.dataset.state = "error";
@@ -223,7 +264,7 @@ export function setUpExtractor(callbacks) {
   showError = callbacks.showError;
   onSelectionChange(renderSelection);
   byId("extract-destination").addEventListener("input", schedulePlan);
-  byId("extract-start").addEventListener("click", startExtraction);
+  byId("extract-start").addEventListener("click", () => startExtraction(false));
   byId("extract-cancel").addEventListener("click", cancelExtraction);
   byId("selection-clear").addEventListener("click", clearSelection);
   onJob((job) => {
