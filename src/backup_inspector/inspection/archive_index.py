@@ -4,6 +4,12 @@ A listing of 100 000 entries must stay usable: the page asks for one folder
 (or one search) at a time, a page of rows at a time. Each folder keeps its
 children; a folder's sorted order is computed once and kept until new
 children arrive. Folder sizes add up every file below them.
+
+Names beyond the extraction limits (safe_paths: 4 096 bytes or 1 024
+levels) are not indexed: the listing reports them as `unsafe-entry`, and
+storing every level of a 200 000-level name as its own folder path is what
+made a 10 KB archive need gigabytes. Each folder keeps a reference to its
+parent, so adding a file walks up the levels without slicing its path again.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from backup_inspector.backup_format.safe_paths import exceeds_path_limits
 from backup_inspector.backup_format.tar_entry import EntryType, TarEntry
 
 ROOT = ""  # the archive's root folder ("." in tar terms)
@@ -23,6 +30,7 @@ class _FolderSummary:
     """What is known about a folder: its own entry (if stored) and its content totals."""
 
     entry: TarEntry | None
+    parent: _FolderSummary | None = None  # None only for ROOT
     children: dict[str, str] = field(default_factory=dict)  # child name -> child path
     total_size: int = 0
     file_count: int = 0
@@ -120,33 +128,39 @@ class ArchiveIndex:
     # -- filling -------------------------------------------------------------
 
     def add(self, entry: TarEntry) -> None:
-        """Add one entry as the listing reads it (the on_entry callback)."""
+        """Add one entry as the listing reads it (the on_entry callback).
+
+        Entries beyond the path limits are left out (the listing reports them).
+        """
         path = entry.path
-        if path in (".", ""):
+        if path in (".", "") or exceeds_path_limits(path):
             return
         with self._lock:
             if path in self._entries:
                 self._remove_from_totals_locked(self._entries[path])
             self._entries[path] = entry
-            self._link_into_parents_locked(path)
             if entry.type is EntryType.DIR:
                 folder = self._folders.get(path)
                 if folder is None:
                     self._folders[path] = _FolderSummary(entry=entry)
                 else:
                     folder.entry = entry
-            elif entry.type is EntryType.FILE:
+            self._link_into_parents_locked(path)
+            if entry.type is EntryType.FILE:
                 self._add_to_totals_locked(path, entry.size, +1)
 
     def _link_into_parents_locked(self, path: str) -> None:
         """Register `path` in its parent folder, creating missing parent folders."""
         child = path
+        child_folder = self._folders.get(path)
         while True:
             parent = parent_of(child)
             folder = self._folders.get(parent)
             if folder is None:
                 folder = _FolderSummary(entry=None)
                 self._folders[parent] = folder
+            if child_folder is not None and child_folder.parent is None:
+                child_folder.parent = folder
             name = name_of(child)
             if name in folder.children:
                 return
@@ -154,18 +168,15 @@ class ArchiveIndex:
             folder.sorted_children = None
             if parent == ROOT:
                 return
-            child = parent
+            child, child_folder = parent, folder
 
     def _add_to_totals_locked(self, path: str, size: int, count: int) -> None:
         """Add a file's size and count to every folder above it."""
-        folder_path = parent_of(path)
-        while True:
-            folder = self._folders[folder_path]
+        folder: _FolderSummary | None = self._folders[parent_of(path)]
+        while folder is not None:
             folder.total_size += size
             folder.file_count += count
-            if folder_path == ROOT:
-                return
-            folder_path = parent_of(folder_path)
+            folder = folder.parent
 
     def _remove_from_totals_locked(self, previous: TarEntry) -> None:
         """Undo a replaced file's contribution (tar allows a path twice; the last wins)."""

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from ..backup_format.archive_keys import ArchiveKeyRing
 from ..backup_format.findings import Finding, FindingCode, Severity
 from ..backup_format.inner_archive import ArchiveProblem, ArchiveReadError, check_password
-from ..backup_format.safe_paths import Verdict, judge_entry
 from ..backup_format.securetar_header import Compression, Encryption
 from ..backup_format.tar_entry import TarEntry
 from .archive_walk import (
@@ -24,13 +23,13 @@ from .archive_walk import (
     WalkOutcome,
     finding_for_read_error,
     has_error,
+    unsafe_entry_collector,
     walk_archive,
 )
 from .backup_overview import BackupOverview, InnerArchive
 from .progress import CancelToken, ProgressCallback
 
 PARALLEL_ARCHIVES = 2
-MAX_UNSAFE_EXAMPLES = 3
 
 
 @dataclass
@@ -55,6 +54,12 @@ class ArchiveCheck:
         if outcome.problem is not None:
             self.problems.append(outcome.problem)
         self.ok = not has_error(self.problems)
+
+    def add_problem(self, finding: Finding | None) -> None:
+        """Add a problem found besides the walk's own (None: nothing to add)."""
+        if finding is not None:
+            self.problems.append(finding)
+            self.ok = not has_error(self.problems)
 
     def to_json(self) -> dict[str, object]:
         """Issue 2's per-archive JSON shape."""
@@ -212,33 +217,6 @@ def quick_check(
     )
 
 
-def _unsafe_entry_collector(archive: InnerArchive):
-    examples: list[str] = []
-    count = 0
-
-    def on_entry(entry: TarEntry) -> None:
-        nonlocal count
-        decision = judge_entry(entry)
-        if decision.verdict == Verdict.REFUSE:
-            count += 1
-            if len(examples) < MAX_UNSAFE_EXAMPLES:
-                examples.append(f"{entry.raw_name!r} ({decision.reason})")
-
-    def finding() -> Finding | None:
-        if not count:
-            return None
-        more = f" and {count - len(examples)} more" if count > len(examples) else ""
-        return Finding(
-            FindingCode.UNSAFE_ENTRY,
-            f"{archive.file_name} has {count} entr{'y' if count == 1 else 'ies'} that would land outside their "
-            f"folder or point outside it: {', '.join(examples)}{more}. Home Assistant refuses or skips these "
-            "when restoring, and Backup Inspector never extracts them.",
-            archive.name,
-        )
-
-    return on_entry, finding
-
-
 EntryObserver = Callable[[TarEntry], None]
 
 
@@ -251,7 +229,7 @@ def _walk_for_check(
     read_ahead: bool,
 ) -> None:
     archive = check.archive
-    collect_unsafe, unsafe_finding = _unsafe_entry_collector(archive)
+    collect_unsafe, unsafe_finding = unsafe_entry_collector(archive)
 
     def on_entry(entry: TarEntry) -> None:
         collect_unsafe(entry)
@@ -261,10 +239,7 @@ def _walk_for_check(
     check.record_walk(
         walk_archive(overview, archive, keyring, on_entry, totals, read_ahead=read_ahead)
     )
-    extra = unsafe_finding()
-    if extra is not None:
-        check.problems.append(extra)
-        check.ok = not has_error(check.problems)
+    check.add_problem(unsafe_finding())
 
 
 def _observer_for(
