@@ -291,17 +291,19 @@ class PendingOverrides:
             self.pax or self.global_pax or self.long_name is not None or self.long_link is not None
         ):
             return header, _NO_RECORDS
-        records: Mapping[str, str] = (
-            ChainMap(self.pax, self.global_pax) if self.global_pax else self.pax
-        )
-        name = records.get("path", self.long_name or header.name)
-        link = records.get("linkpath", self.long_link or header.link_name)
-        size = header.size
-        if "size" in records:
-            size = parse_pax_size(records["size"])
-        mtime = header.mtime
-        if "mtime" in records:
-            mtime = parse_pax_mtime(records["mtime"], header.mtime)
+        pax, global_pax = self.pax, self.global_pax
+
+        def record(key: str) -> str | None:
+            value = pax.get(key)
+            return global_pax.get(key) if value is None else value
+
+        name = record("path") or self.long_name or header.name
+        link = record("linkpath") or self.long_link or header.link_name
+        size_text = record("size")
+        size = header.size if size_text is None else parse_pax_size(size_text)
+        mtime_text = record("mtime")
+        mtime = header.mtime if mtime_text is None else parse_pax_mtime(mtime_text, header.mtime)
+        records: Mapping[str, str] = ChainMap(pax, global_pax) if global_pax else pax
         self.pax = {}  # a new dict: `records` still refers to the old one
         self.long_name = None
         self.long_link = None
