@@ -99,16 +99,30 @@ def write_backup_with_inner_tar(
     name: str | None = None,
 ) -> Path:
     """A backup (called `name`) whose one unencrypted inner archive holds exactly `inner_tar`."""
+    payload = gzip.compress(inner_tar, compresslevel=6, mtime=0) if compressed else inner_tar
+    return write_backup_with_inner_archive(
+        path, payload, compressed=compressed, component=component, name=name
+    )
+
+
+def write_backup_with_inner_archive(
+    path: Path | str,
+    payload: bytes,
+    *,
+    compressed: bool,
+    component: str = "share",
+    name: str | None = None,
+) -> Path:
+    """A backup whose one unencrypted inner archive is `payload` (tar, or gzip of a tar)."""
     path = Path(path)
     spec = ArchiveSpec(component, compressed=compressed)
     metadata = serialize_metadata(make_metadata([spec], name=name))
-    payload = gzip.compress(inner_tar, compresslevel=6, mtime=0) if compressed else inner_tar
     with tarfile.open(path, mode="w", format=tarfile.PAX_FORMAT) as outer:
-        for name, data in (
+        for member_name, data in (
             (spec.outer_member_name(dot_slash=False), payload),
             ("./backup.json", metadata),
         ):
-            info = tarfile.TarInfo(name)
+            info = tarfile.TarInfo(member_name)
             info.size = len(data)
             info.mtime = 1_700_000_000
             outer.addfile(info, io.BytesIO(data))
