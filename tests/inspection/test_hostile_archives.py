@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from backup_inspector.demo.hostile_tar import (
     END_OF_ARCHIVE,
     file_member,
     pax_member,
+    repeated_members_gzip,
     write_backup_with_inner_archive,
     write_backup_with_inner_tar,
 )
@@ -97,22 +97,11 @@ def test_listing_names_the_too_deep_entry(tmp_path: Path) -> None:
     assert len(seen) == 1  # the entry is still handed to the caller; only the index leaves it out
 
 
-def many_headers_gzip(count: int) -> bytes:
-    """A gzip inner tar of `count` empty files: a 100 MB tar that fits one raw read of the backup."""
-    block = file_member("same-name.txt")
-    squeezer = zlib.compressobj(9, zlib.DEFLATED, 31)
-    chunk = block * 1000
-    parts = [squeezer.compress(chunk) for _ in range(count // 1000)]
-    parts.append(squeezer.compress(END_OF_ARCHIVE))
-    parts.append(squeezer.flush())
-    return b"".join(parts)
-
-
 @pytest.mark.timeout(30)
 def test_cancel_stops_a_listing_inside_one_inflated_piece(tmp_path: Path) -> None:
     """Cancel lands within a second even when one read holds 200 000 headers (finding 2)."""
     backup = write_backup_with_inner_archive(
-        tmp_path / "busy.tar", many_headers_gzip(200_000), compressed=True
+        tmp_path / "busy.tar", repeated_members_gzip(200_000), compressed=True
     )
     overview = open_backup(backup)
     token = CancelToken()
