@@ -16,12 +16,14 @@ from backup_inspector.backup_format.tar_entry import TarEntry
 from backup_inspector.demo.hostile_tar import (
     END_OF_ARCHIVE,
     file_member,
+    header_block,
     pax_member,
     repeated_members_gzip,
     write_backup_with_inner_archive,
     write_backup_with_inner_tar,
 )
 from backup_inspector.inspection.backup_overview import open_backup
+from backup_inspector.inspection.check_job import full_check
 from backup_inspector.inspection.listing_job import list_entries
 from backup_inspector.inspection.progress import CancelToken, JobCancelledError
 
@@ -119,3 +121,16 @@ def test_cancel_stops_a_listing_inside_one_inflated_piece(tmp_path: Path) -> Non
         list_entries(overview, "share", None, on_entry, cancel=token)
     assert time.monotonic() - cancelled_at < 1.0
     assert seen == 1  # stopped at the next header, not at the next read of the backup file
+
+
+def test_full_check_reports_too_deep_names_as_unsafe(tmp_path: Path) -> None:
+    """The full check names an over-deep or over-long entry as unsafe-entry, like the listing."""
+    inner = pax_member([("path", deep_name(200_000))]) + file_member("f", b"x")
+    inner += pax_member([("linkpath", "x" * 5000)]) + header_block("link", type_flag=b"2")
+    backup = write_backup_with_inner_tar(tmp_path / "deep.tar", inner + END_OF_ARCHIVE)
+    report = full_check(open_backup(backup), None)
+    [archive] = report.archives
+    [problem] = archive.problems
+    assert problem.code is FindingCode.UNSAFE_ENTRY
+    assert "has 2 entries" in problem.message
+    assert report.ok  # a warning: everything else restores
