@@ -71,6 +71,17 @@ def _deep(levels: int) -> Callable[[Path], None]:
     return build
 
 
+def _many_deep(names: int, levels: int) -> Callable[[Path], None]:
+    def build(path: Path) -> None:
+        parts = [
+            h.pax_member([("path", f"top{n}/" + _deep_path(levels - 1))]) + h.file_member("f", b"x")
+            for n in range(names)
+        ]
+        h.write_backup_with_inner_tar(path, b"".join(parts) + h.END_OF_ARCHIVE)
+
+    return build
+
+
 def _global_pax(keys: int, members: int) -> Callable[[Path], None]:
     def build(path: Path) -> None:
         records = [(f"k{i}", "v") for i in range(keys)]
@@ -82,9 +93,7 @@ def _global_pax(keys: int, members: int) -> Callable[[Path], None]:
 
 
 def _nan_mtime(path: Path) -> None:
-    inner = h.pax_member([("mtime", "nan")]) + h.file_member("nan-time", b"x")
-    inner += h.file_member("huge-time", b"x", mtime=h.base256_field(1 << 80))
-    h.write_backup_with_inner_tar(path, inner + h.END_OF_ARCHIVE)
+    h.write_backup_with_inner_tar(path, h.impossible_times_tar())
 
 
 CASES: dict[str, Callable[[Path], None]] = {
@@ -93,7 +102,8 @@ CASES: dict[str, Callable[[Path], None]] = {
     "inner PAX size=-1536 (finding 2)": _negative_inner_pax,
     "path of 10 000 levels (finding 3)": _deep(10_000),
     "path of 200 000 levels (finding 3)": _deep(200_000),
-    "global PAX 60 000 keys, 2 000 members (finding 11)": _global_pax(60_000, 2_000),
+    "1 000 names of 1 000 levels each (finding 3, at the cap)": _many_deep(1_000, 1_000),
+    "global PAX 60 000 keys, 10 000 members (finding 11)": _global_pax(60_000, 10_000),
     "global PAX 1 000 keys, 20 000 members (finding 11)": _global_pax(1_000, 20_000),
     "NaN and 2**80 mtimes (finding 12)": _nan_mtime,
 }

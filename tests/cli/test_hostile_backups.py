@@ -10,9 +10,11 @@ import pytest
 
 from backup_inspector.demo.hostile_tar import (
     END_OF_ARCHIVE,
+    IMPOSSIBLE_TIME_NAMES,
     base256_field,
     file_member,
     header_block,
+    impossible_times_tar,
     pax_member,
     write_backup_with_inner_tar,
     write_backup_with_outer_tail,
@@ -61,19 +63,11 @@ def test_negative_inner_pax_size_is_archive_corrupt(tmp_path: Path) -> None:
 
 def test_nan_and_huge_mtimes_list_as_valid_json(tmp_path: Path) -> None:
     """NaN, Infinity and 2**80 mtimes give strict JSON and a plain listing (finding 12)."""
-    inner = (
-        pax_member([("mtime", "nan")])
-        + file_member("nan.txt", b"x")
-        + pax_member([("mtime", "-inf")])
-        + file_member("minus-inf.txt", b"x")
-        + file_member("huge.txt", b"x", mtime=base256_field(1 << 80))
-        + END_OF_ARCHIVE
-    )
-    backup = write_backup_with_inner_tar(tmp_path / "times.tar", inner)
+    backup = write_backup_with_inner_tar(tmp_path / "times.tar", impossible_times_tar())
     as_json = run_cli("ls", "--json", backup, "share", cwd=tmp_path)
     assert as_json.returncode == 0, as_json.stderr
     entries = json.loads(as_json.stdout, parse_constant=refuse_constant)
-    assert [entry["path"] for entry in entries] == ["nan.txt", "minus-inf.txt", "huge.txt"]
+    assert tuple(entry["path"] for entry in entries) == IMPOSSIBLE_TIME_NAMES
     assert all(math.isfinite(entry["mtime"]) for entry in entries)
     plain = run_cli("ls", backup, "share", cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr

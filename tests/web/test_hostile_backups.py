@@ -16,10 +16,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from backup_inspector.demo.hostile_tar import (
-    END_OF_ARCHIVE,
+    IMPOSSIBLE_TIME_NAMES,
     base256_field,
-    file_member,
     header_block,
+    impossible_times_tar,
     pax_member,
     repeated_members_gzip,
     write_backup_with_inner_archive,
@@ -99,15 +99,7 @@ async def test_browse_route_serves_impossible_times_as_json(
     """A folder with NaN, Infinity and 2**80 mtimes browses as strict JSON (finding 12)."""
     folder = tmp_path / "backup"
     folder.mkdir()
-    inner = (
-        pax_member([("mtime", "nan")])
-        + file_member("nan.txt", b"x")
-        + pax_member([("mtime", "inf")])
-        + file_member("inf.txt", b"x")
-        + file_member("huge.txt", b"x", mtime=base256_field(1 << 80))
-        + END_OF_ARCHIVE
-    )
-    write_backup_with_inner_tar(folder / "times.tar", inner, name=TIMES_NAME)
+    write_backup_with_inner_tar(folder / "times.tar", impossible_times_tar(), name=TIMES_NAME)
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     client: TestClient = await make_client(
@@ -121,12 +113,12 @@ async def test_browse_route_serves_impossible_times_as_json(
     assert response.status == 200
     page = json.loads(await response.text(), parse_constant=lambda name: pytest.fail(name))
     times = {row["name"]: row["mtime"] for row in page["entries"]}
-    assert set(times) == {"nan.txt", "inf.txt", "huge.txt"}
+    assert set(times) == set(IMPOSSIBLE_TIME_NAMES)
     assert all(math.isfinite(value) for value in times.values())
     search = await post_json(
         client, f"/api/backups/{backup_id}/browse", {"archive": "share", "filter": "txt"}
     )
-    assert search["total"] == 3
+    assert search["total"] == len(IMPOSSIBLE_TIME_NAMES)
 
 
 async def app_for_folder(make_client: ClientFactory, tmp_path: Path) -> tuple[TestClient, Path]:

@@ -91,6 +91,19 @@ def file_member(name: str, data: bytes = b"", **header: object) -> bytes:
     return header_block(name, size=len(data), **header) + padded(data)  # type: ignore[arg-type]
 
 
+IMPOSSIBLE_TIME_NAMES = ("nan.txt", "minus-inf.txt", "inf.txt", "huge.txt")
+
+
+def impossible_times_tar() -> bytes:
+    """An inner tar whose files have PAX mtimes NaN, -inf and inf, and a 2**80 base-256 mtime."""
+    parts = [
+        pax_member([("mtime", value)]) + file_member(name, b"x")
+        for name, value in zip(IMPOSSIBLE_TIME_NAMES, ("nan", "-inf", "inf"), strict=False)
+    ]
+    parts.append(file_member(IMPOSSIBLE_TIME_NAMES[3], b"x", mtime=base256_field(1 << 80)))
+    return b"".join(parts) + END_OF_ARCHIVE
+
+
 def repeated_members_gzip(count: int, *, per_chunk: int = 1000) -> bytes:
     """A gzip tar of `count` identical empty files, compressed about 150:1 in well under a second.
 
