@@ -7,12 +7,13 @@ import os
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from backup_inspector.backup_format.findings import FindingCode
-from backup_inspector.backup_format.tar_entry import TarEntry
+from backup_inspector.backup_format.tar_entry import EntryType, TarEntry
 from backup_inspector.demo.hostile_tar import (
     END_OF_ARCHIVE,
     file_member,
@@ -22,6 +23,7 @@ from backup_inspector.demo.hostile_tar import (
     write_backup_with_inner_archive,
     write_backup_with_inner_tar,
 )
+from backup_inspector.inspection import archive_index
 from backup_inspector.inspection.backup_overview import open_backup
 from backup_inspector.inspection.check_job import full_check
 from backup_inspector.inspection.listing_job import list_entries
@@ -134,3 +136,36 @@ def test_full_check_reports_too_deep_names_as_unsafe(tmp_path: Path) -> None:
     assert problem.code is FindingCode.UNSAFE_ENTRY
     assert "has 2 entries" in problem.message
     assert report.ok  # a warning: everything else restores
+
+
+def test_index_folders_share_a_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_FOLDER_BYTES, entries needing new folders are left out and counted (finding 3)."""
+    monkeypatch.setattr(archive_index, "MAX_FOLDER_BYTES", 2 * 1024 * 1024)
+    index = archive_index.ArchiveIndex("share")
+    index.add(TarEntry("keep/first.txt", "keep/first.txt", EntryType.FILE, 5, 0.0, 0o644))
+    deep = deep_name(1000)
+    tracemalloc.start()
+    for number in range(200):  # each needs about 1 000 new folders: 1.4 MB of paths and summaries
+        path = f"top{number}/{deep}"
+        index.add(TarEntry(path, path, EntryType.FILE, 1, 0.0, 0o644))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    index.add(TarEntry("keep/second.txt", "keep/second.txt", EntryType.FILE, 7, 0.0, 0o644))
+    status = index.status_json()
+    assert status["left_out_entries"] >= 190
+    assert peak < 8 * 1024 * 1024
+    assert [row["name"] for row in index.folder_page("keep", 0, 10).rows] == [
+        "first.txt",
+        "second.txt",
+    ]
+    assert index.selection_size(["keep"]) == (12, 2)
+
+
+def test_index_of_a_plain_archive_leaves_nothing_out() -> None:
+    """An ordinary archive's status has no left_out_entries (the shape saved indexes share)."""
+    index = archive_index.ArchiveIndex("share")
+    for number in range(100):
+        path = f"data/d{number % 7}/f{number}.txt"
+        index.add(TarEntry(path, path, EntryType.FILE, 1, 0.0, 0o644))
+    assert "left_out_entries" not in index.status_json()
+    assert index.status_json()["entry_count"] == 100

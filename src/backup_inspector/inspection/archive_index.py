@@ -8,8 +8,12 @@ children arrive. Folder sizes add up every file below them.
 Names beyond the extraction limits (safe_paths: 4 096 bytes or 1 024
 levels) are not indexed: the listing reports them as `unsafe-entry`, and
 storing every level of a 200 000-level name as its own folder path is what
-made a 10 KB archive need gigabytes. Each folder keeps a reference to its
-parent, so adding a file walks up the levels without slicing its path again.
+made a 10 KB archive need gigabytes. Within the limits one name can still
+imply a thousand folders, each stored under its full path, so the folders of
+one index share a budget (MAX_FOLDER_BYTES): past it, entries that would
+need new folders are left out and counted (`left_out_entries` in the
+status). Each folder keeps a reference to its parent, so adding a file walks
+up the levels without slicing its path again.
 """
 
 from __future__ import annotations
@@ -110,6 +114,11 @@ class BrowsableIndex(Protocol):
 
 
 EXPORT_CHUNK_PATHS = 2000
+# Folder paths plus a folder's own bookkeeping, in bytes. Real archives stay far
+# below: 100 000 folders of 80-byte paths are about 40 MB with the overhead.
+# 1 000 names of 1 000 levels (30 KB of gzip) would otherwise take 1.4 GB.
+MAX_FOLDER_BYTES = 96 * 1024 * 1024
+FOLDER_OVERHEAD_BYTES = 400  # the summary, its children dict and the keys pointing at it
 
 
 class ArchiveIndex:
@@ -124,18 +133,26 @@ class ArchiveIndex:
         self._result: dict[str, Any] | None = None
         self._error: dict[str, str] | None = None
         self._job_id: str | None = None
+        self._folder_bytes = 0
+        self._left_out = 0
 
     # -- filling -------------------------------------------------------------
 
     def add(self, entry: TarEntry) -> None:
         """Add one entry as the listing reads it (the on_entry callback).
 
-        Entries beyond the path limits are left out (the listing reports them).
+        Entries beyond the path limits are left out (the listing reports them),
+        and so are entries that need new folders once MAX_FOLDER_BYTES is spent.
         """
         path = entry.path
         if path in (".", "") or exceeds_path_limits(path):
             return
         with self._lock:
+            if self._folder_bytes > MAX_FOLDER_BYTES and not self._fits_existing_folders_locked(
+                entry
+            ):
+                self._left_out += 1
+                return
             if path in self._entries:
                 self._remove_from_totals_locked(self._entries[path])
             self._entries[path] = entry
@@ -143,6 +160,7 @@ class ArchiveIndex:
                 folder = self._folders.get(path)
                 if folder is None:
                     self._folders[path] = _FolderSummary(entry=entry)
+                    self._folder_bytes += len(path) + FOLDER_OVERHEAD_BYTES
                 else:
                     folder.entry = entry
             self._link_into_parents_locked(path)
@@ -159,6 +177,7 @@ class ArchiveIndex:
             if folder is None:
                 folder = _FolderSummary(entry=None)
                 self._folders[parent] = folder
+                self._folder_bytes += len(parent) + FOLDER_OVERHEAD_BYTES
             if child_folder is not None and child_folder.parent is None:
                 child_folder.parent = folder
             name = name_of(child)
@@ -169,6 +188,12 @@ class ArchiveIndex:
             if parent == ROOT:
                 return
             child, child_folder = parent, folder
+
+    def _fits_existing_folders_locked(self, entry: TarEntry) -> bool:
+        """Whether adding `entry` creates no folder (its parent exists; it is no new folder)."""
+        if entry.type is EntryType.DIR and entry.path not in self._folders:
+            return False
+        return parent_of(entry.path) in self._folders
 
     def _add_to_totals_locked(self, path: str, size: int, count: int) -> None:
         """Add a file's size and count to every folder above it."""
@@ -235,7 +260,7 @@ class ArchiveIndex:
                 "job_id": self._job_id,
                 "result": self._result,
                 "error": self._error,
-            }
+            } | ({"left_out_entries": self._left_out} if self._left_out else {})
 
     def has_folder(self, folder: str) -> bool:
         """Whether `folder` is a known folder (ROOT always is)."""
