@@ -39,6 +39,9 @@ if overview.archives:
     index = ArchiveIndex("share")
     check = list_entries(overview, "share", None, index.add)
     outcome += [p.code.value for p in check.problems]
+    left_out = index.status_json().get("left_out_entries")
+    if left_out:
+        outcome.append(f"{left_out} entries left out of the index")
     json.dumps(index.folder_page("", 0, 50).rows, allow_nan=False)
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"problems": outcome, "peak_mb": peak_mb}))
