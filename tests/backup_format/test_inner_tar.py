@@ -9,7 +9,14 @@ import pytest
 
 from backup_inspector.backup_format.inner_tar import InnerTarError, InnerTarWalker, StopWalk
 from backup_inspector.backup_format.tar_entry import DataSink, EntryType, TarEntry
-from backup_inspector.backup_format.tar_header import TarHeaderError, parse_number
+from backup_inspector.backup_format.tar_header import MAX_PAX_KEYS, TarHeaderError, parse_number
+from backup_inspector.demo.hostile_tar import (
+    END_OF_ARCHIVE,
+    base256_field,
+    file_member,
+    header_block,
+    pax_member,
+)
 
 
 def make_tar(
@@ -178,3 +185,67 @@ def test_base256_and_octal_numbers() -> None:
     assert parse_number(b"\x80" + (9 * 1024**3).to_bytes(11, "big")) == 9 * 1024**3
     with pytest.raises(TarHeaderError):
         parse_number(b"12x45")
+
+
+HOSTILE_INNER_HEADERS = {
+    "pax-size-minus-1536": pax_member([("size", "-1536")]) + header_block("f"),
+    "base256-size-minus-512": header_block("f", size=base256_field(-512)),
+    "pax-size-overflow": pax_member([("size", "9" * 30)]) + header_block("f"),
+    "pax-size-not-a-number": pax_member([("size", "0x10")]) + header_block("f"),
+    "global-pax-size-minus-1": pax_member([("size", "-1")], is_global=True) + header_block("f"),
+}
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("piece", [512, 4096, 1 << 20])
+@pytest.mark.parametrize(
+    "hostile", HOSTILE_INNER_HEADERS.values(), ids=HOSTILE_INNER_HEADERS.keys()
+)
+def test_impossible_sizes_are_damage_not_a_loop(hostile: bytes, piece: int) -> None:
+    """Negative, overflowing or non-numeric sizes raise InnerTarError instead of looping (finding 2)."""
+    data = file_member("before", b"ok") + hostile + bytes(4096) + END_OF_ARCHIVE
+    with pytest.raises(InnerTarError):
+        walk(data, piece=piece)
+
+
+def test_stop_check_runs_before_every_header_inside_one_piece() -> None:
+    """The walker asks `check_stop` before each header, so a cancel lands inside one big piece."""
+
+    class Stopped(Exception):
+        """The test's stand-in for a job's cancel."""
+
+    calls = 0
+
+    def check_stop() -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 10:
+            raise Stopped
+
+    data = b"".join(file_member(f"f{n}") for n in range(5000)) + END_OF_ARCHIVE
+    walker = InnerTarWalker(lambda entry: None, check_stop=check_stop)
+    with pytest.raises(Stopped):
+        walker.feed(data)  # one piece of 5 000 headers
+    assert walker.entries == 10
+
+
+def test_global_header_at_the_key_cap_applies_to_every_member() -> None:
+    """A global header of MAX_PAX_KEYS keys is accepted and its path-free keys leave names alone."""
+    records = [(f"k{n}", "v") for n in range(MAX_PAX_KEYS - 1)] + [("mtime", "42")]
+    data = pax_member(records, is_global=True) + file_member("a") + file_member("b")
+    entries, _ = walk(data + END_OF_ARCHIVE)
+    assert [(e.path, e.mtime) for e in entries] == [("a", 42.0), ("b", 42.0)]
+
+
+def test_global_header_past_the_key_cap_is_damage() -> None:
+    """A global header with 60 000 keys is archive damage, not a per-member cost (finding 11)."""
+    data = pax_member([(f"k{n}", "v") for n in range(60_000)], is_global=True)
+    with pytest.raises(InnerTarError, match="keys"):
+        walk(data + file_member("a") + END_OF_ARCHIVE)
+
+
+def test_dot_slash_runs_are_normalised_in_linear_time() -> None:
+    """A megabyte of "./" in a PAX path normalises at once (slicing it off twice a loop was quadratic)."""
+    name = "./" * 500_000 + "data/x"
+    entries, _ = walk(pax_member([("path", name)]) + file_member("x") + END_OF_ARCHIVE)
+    assert entries[0].path == "data/x"

@@ -7,6 +7,8 @@ import os
 import pytest
 
 from backup_inspector.backup_format.safe_paths import (
+    MAX_PATH_BYTES,
+    MAX_PATH_DEPTH,
     NamePolicy,
     Verdict,
     check_hardlink_target,
@@ -168,3 +170,39 @@ def test_posix_policy_keeps_names_and_default_follows_the_system() -> None:
     expected_default = NamePolicy.WINDOWS if os.name == "nt" else NamePolicy.POSIX
     assert default_name_policy() is expected_default
     assert portable_name("a:b", None) == portable_name("a:b", expected_default)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("a/" * MAX_PATH_DEPTH + "f", "deeper than"),
+        ("x" * (MAX_PATH_BYTES + 1), "longer than"),
+        ("é" * (MAX_PATH_BYTES // 2 + 1), "longer than"),  # 2 bytes each in UTF-8
+    ],
+    ids=["depth", "ascii-length", "utf8-length"],
+)
+def test_names_beyond_the_path_limits_are_refused(name: str, reason: str) -> None:
+    """A member deeper than 1 024 levels or longer than 4 096 bytes is refused (finding 3)."""
+    decision = judge_entry(
+        TarEntry(normalise_member_path(name), name, EntryType.FILE, 1, 0.0, 0o644)
+    )
+    assert decision.verdict is Verdict.REFUSE
+    assert reason in decision.reason
+
+
+def test_names_at_the_path_limits_are_allowed() -> None:
+    """Exactly 1 024 levels, or exactly 4 096 bytes, still extracts."""
+    deepest = "a/" * (MAX_PATH_DEPTH - 1) + "f"
+    longest = "x" * MAX_PATH_BYTES
+    for name in (deepest, longest, "./" + deepest + "/"):
+        entry = TarEntry(normalise_member_path(name), name, EntryType.FILE, 1, 0.0, 0o644)
+        assert judge_entry(entry).verdict is Verdict.EXTRACT, name[:20]
+
+
+@pytest.mark.parametrize("kind", [EntryType.SYMLINK, EntryType.HARDLINK])
+def test_link_targets_beyond_the_path_limits_are_refused(kind: EntryType) -> None:
+    """A link whose target is too deep is refused like a too-deep member name."""
+    target = "a/" * MAX_PATH_DEPTH + "f"
+    decision = judge_entry(TarEntry("link", "link", kind, 0, 0.0, 0o777, target))
+    assert decision.verdict is Verdict.REFUSE
+    assert "deeper than" in decision.reason

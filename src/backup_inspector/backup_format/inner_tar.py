@@ -28,6 +28,8 @@ from .tar_header import (
 )
 
 EntryCallback = Callable[[TarEntry], DataSink | None]
+# Called before each header is parsed; raises (the caller's own exception) to stop.
+StopCheck = Callable[[], None]
 
 
 class InnerTarError(ValueError):
@@ -67,10 +69,18 @@ class InnerTarWalker:
     For each real member it calls `on_entry(entry)`. If that returns a
     DataSink, the member's bytes are written to it and it is closed; if the
     stream ends first, the sink is aborted.
+
+    `check_stop`, if given, is called before every header and may raise to
+    stop the walk (a job's cancel). One inflated piece can hold many
+    thousands of headers, so a check between pieces is not enough to stop
+    within a second; this layer does not know about jobs, hence a callable.
     """
 
-    def __init__(self, on_entry: EntryCallback | None = None) -> None:
+    def __init__(
+        self, on_entry: EntryCallback | None = None, check_stop: StopCheck | None = None
+    ) -> None:
         self._on_entry = on_entry
+        self._check_stop = check_stop
         self._state = _HEADER
         self._header_buf = bytearray()
         self._meta_buf = bytearray()
@@ -144,6 +154,8 @@ class InnerTarWalker:
             raise
 
     def _handle_header(self, block: bytes, block_offset: int) -> None:
+        if self._check_stop is not None:
+            self._check_stop()
         if is_zero_block(block):
             self.saw_end_marker = True
             self._state = _END
@@ -154,8 +166,6 @@ class InnerTarWalker:
             raise InnerTarError(
                 f"damaged tar header at byte {block_offset:,} of the archive ({err})", block_offset
             ) from err
-        if raw.size < 0:
-            raise InnerTarError("tar header announces a negative size")
         if raw.type_flag in META_TYPES:
             if raw.size > MAX_META_RECORD_SIZE:
                 raise InnerTarError(f"tar extended header of {raw.size:,} bytes is not plausible")

@@ -8,6 +8,7 @@ the end of the file, a missing end marker, and trailing data (format-spec §6.1)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -30,6 +31,13 @@ from .tar_header import (
 # the end marker (format-spec §4.3): benign. Beyond this, say so.
 BENIGN_TRAILING_ZEROS = 1024 * 1024
 _TRAILING_SAMPLE = 1024 * 1024
+# A Home Assistant backup's outer tar holds backup.json and a few dozen
+# archives, each with one PAX header of about 200 bytes. The scan runs for
+# every file in the backup folder when the app starts, so a file that holds
+# far more headers is refused early instead of filling memory with members.
+MAX_OUTER_HEADERS = 10_000
+MAX_OUTER_EXTENDED_BYTES = 16 * 1024 * 1024
+_SECURETAR_PREFIX = "_securetar."
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,8 @@ def scan_outer_tar(f: BinaryIO, file_size: int) -> OuterScan:
             )
         )
         return scan
+    headers_seen = 0
+    extended_bytes = 0
     while True:
         if offset + BLOCK_SIZE > file_size:
             _report_missing_end(scan, offset)
@@ -107,11 +117,19 @@ def scan_outer_tar(f: BinaryIO, file_size: int) -> OuterScan:
             scan.end_marker_offset = offset
             _check_trailing_data(f, scan, offset + BLOCK_SIZE)
             return scan
+        headers_seen += 1
         try:
+            if headers_seen > MAX_OUTER_HEADERS:
+                raise TarHeaderError(f"more than {MAX_OUTER_HEADERS:,} headers")
             header = parse_header_block(block)
             if header.type_flag in META_TYPES:
                 if header.size > MAX_META_RECORD_SIZE:
                     raise TarHeaderError(f"an extended header of {header.size:,} bytes")
+                extended_bytes += header.size
+                if extended_bytes > MAX_OUTER_EXTENDED_BYTES:
+                    raise TarHeaderError(
+                        f"more than {MAX_OUTER_EXTENDED_BYTES:,} bytes of extended headers"
+                    )
                 meta = _read_exact_at(f, offset + BLOCK_SIZE, header.size)
                 if len(meta) < header.size:
                     _report_cut_member(scan, "an extended header", offset)
@@ -137,13 +155,18 @@ def scan_outer_tar(f: BinaryIO, file_size: int) -> OuterScan:
                 data_offset=data_offset,
                 size=size,
                 available_size=available,
-                pax_records={k: v for k, v in records.items() if k.startswith("_securetar.")},
+                pax_records=_securetar_records(records),
             )
         )
         if available < size:
             _report_cut_member(scan, normalise_member_path(header.name), offset, size - available)
             return scan
-        offset = data_offset + padded_size(size)
+        offset = data_offset + padded_size(size)  # sizes are never negative: always forward
+
+
+def _securetar_records(records: Mapping[str, str]) -> dict[str, str]:
+    """The `_securetar.*` PAX records of a member: all the inner-archive reader needs."""
+    return {k: v for k, v in records.items() if k.startswith(_SECURETAR_PREFIX)} if records else {}
 
 
 def _report_damaged_header(scan: OuterScan, offset: int, reason: str) -> None:

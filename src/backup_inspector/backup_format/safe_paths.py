@@ -80,6 +80,12 @@ WINDOWS_RESERVED_NAMES = frozenset(
 )
 PORTABLE_REPLACEMENT_CHARACTER = "_"
 
+# Linux's PATH_MAX, and far deeper than any real backup: beyond either, a name
+# cannot be extracted anywhere, and walking its levels one by one is how a
+# 10 KB archive made listing take gigabytes (issue 9, finding 3).
+MAX_PATH_BYTES = 4096
+MAX_PATH_DEPTH = 1024
+
 # "C:", "C:\x" or "\\server\share": absolute on Windows even though POSIX reads them as names.
 _WINDOWS_ABSOLUTE_PATTERN = re.compile(r"^(?:[A-Za-z]:|\\)")
 
@@ -136,6 +142,30 @@ def resolve_dot_components(
     return tuple(stack)
 
 
+def _length_refusal(name: str, what: str) -> str | None:
+    """Why `name` is too long, or None (UTF-8 bytes; undecodable bytes count as one)."""
+    if len(name) > MAX_PATH_BYTES or len(name.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
+        return f"{what} longer than {MAX_PATH_BYTES:,} bytes"
+    return None
+
+
+def _depth_refusal(name: str, what: str) -> str | None:
+    """Why `name` has too many "/"-separated levels, or None."""
+    if name.count("/") >= MAX_PATH_DEPTH:
+        return f"{what} deeper than {MAX_PATH_DEPTH:,} levels"
+    return None
+
+
+def path_limit_refusal(name: str, what: str = "path") -> str | None:
+    """Why `name` is too long or too deep to extract, or None; cost linear in its length."""
+    return _length_refusal(name, what) or _depth_refusal(name, what)
+
+
+def exceeds_path_limits(path: str) -> bool:
+    """Whether a (normalised) path is beyond MAX_PATH_BYTES or MAX_PATH_DEPTH."""
+    return path_limit_refusal(path) is not None
+
+
 def check_member_path(raw_name: str, path: str | None = None) -> PathCheck:
     """Check a member's stored name; `path` is its normalised form (computed if None).
 
@@ -146,9 +176,13 @@ def check_member_path(raw_name: str, path: str | None = None) -> PathCheck:
         return PathCheck(refusal="empty member name")
     if "\0" in raw_name or (path is not None and "\0" in path):
         return PathCheck(refusal="member name contains a NUL byte")
+    normalised = normalise_member_path(raw_name) if path is None else path
+    # The stored name's length (what messages quote), the normalised name's depth.
+    too_long = _length_refusal(raw_name, "path") or _depth_refusal(normalised, "path")
+    if too_long is not None:
+        return PathCheck(refusal=too_long)
     if raw_name.startswith("/"):
         return PathCheck(refusal=f"absolute path ({raw_name})")
-    normalised = normalise_member_path(raw_name) if path is None else path
     parts = resolve_dot_components(normalised.split("/"))
     if parts is None:
         return PathCheck(refusal=f"'..' leads outside the destination ({raw_name})")
@@ -165,6 +199,9 @@ def check_symlink_target(link_parts: tuple[str, ...], target: str) -> PathCheck:
         return PathCheck(refusal="symbolic link with an empty target")
     if "\0" in target:
         return PathCheck(refusal="symbolic link target contains a NUL byte")
+    too_long = path_limit_refusal(target, "symbolic link target")
+    if too_long is not None:
+        return PathCheck(refusal=too_long)
     if target.startswith("/") or _WINDOWS_ABSOLUTE_PATTERN.match(target):
         return PathCheck(refusal=f"symbolic link to an absolute path ({target})")
     parts = resolve_dot_components(target.split("/"), base=link_parts[:-1])
@@ -183,6 +220,9 @@ def check_hardlink_target(target: str) -> PathCheck:
         return PathCheck(refusal="hard link with an empty target")
     if "\0" in target:
         return PathCheck(refusal="hard link target contains a NUL byte")
+    too_long = path_limit_refusal(target, "hard link target")
+    if too_long is not None:
+        return PathCheck(refusal=too_long)
     if target.startswith("/"):
         return PathCheck(refusal=f"hard link to an absolute path ({target})")
     parts = resolve_dot_components(target.split("/"))

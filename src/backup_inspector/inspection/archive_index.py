@@ -4,6 +4,16 @@ A listing of 100 000 entries must stay usable: the page asks for one folder
 (or one search) at a time, a page of rows at a time. Each folder keeps its
 children; a folder's sorted order is computed once and kept until new
 children arrive. Folder sizes add up every file below them.
+
+Names beyond the extraction limits (safe_paths: 4 096 bytes or 1 024
+levels) are not indexed: the listing reports them as `unsafe-entry`, and
+storing every level of a 200 000-level name as its own folder path is what
+made a 10 KB archive need gigabytes. Within the limits one name can still
+imply a thousand folders, each stored under its full path, so the folders of
+one index share a budget (MAX_FOLDER_BYTES): past it, entries that would
+need new folders are left out and counted (`left_out_entries` in the
+status). Each folder keeps a reference to its parent, so adding a file walks
+up the levels without slicing its path again.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from backup_inspector.backup_format.safe_paths import exceeds_path_limits
 from backup_inspector.backup_format.tar_entry import EntryType, TarEntry
 
 ROOT = ""  # the archive's root folder ("." in tar terms)
@@ -23,6 +34,7 @@ class _FolderSummary:
     """What is known about a folder: its own entry (if stored) and its content totals."""
 
     entry: TarEntry | None
+    parent: _FolderSummary | None = None  # None only for ROOT
     children: dict[str, str] = field(default_factory=dict)  # child name -> child path
     total_size: int = 0
     file_count: int = 0
@@ -120,6 +132,11 @@ class BrowsableIndex(Protocol):
 
 
 EXPORT_CHUNK_PATHS = 2000
+# Folder paths plus a folder's own bookkeeping, in bytes. Real archives stay far
+# below: 100 000 folders of 80-byte paths are about 40 MB with the overhead.
+# 1 000 names of 1 000 levels (30 KB of gzip) would otherwise take 1.4 GB.
+MAX_FOLDER_BYTES = 96 * 1024 * 1024
+FOLDER_OVERHEAD_BYTES = 400  # the summary, its children dict and the keys pointing at it
 
 
 class ArchiveIndex:
@@ -134,37 +151,53 @@ class ArchiveIndex:
         self._result: dict[str, Any] | None = None
         self._error: dict[str, str] | None = None
         self._job_id: str | None = None
+        self._folder_bytes = 0
+        self._left_out = 0
 
     # -- filling -------------------------------------------------------------
 
     def add(self, entry: TarEntry) -> None:
-        """Add one entry as the listing reads it (the on_entry callback)."""
+        """Add one entry as the listing reads it (the on_entry callback).
+
+        Entries beyond the path limits are left out (the listing reports them),
+        and so are entries that need new folders once MAX_FOLDER_BYTES is spent.
+        """
         path = entry.path
-        if path in (".", ""):
+        if path in (".", "") or exceeds_path_limits(path):
             return
         with self._lock:
+            if self._folder_bytes > MAX_FOLDER_BYTES and not self._fits_existing_folders_locked(
+                entry
+            ):
+                self._left_out += 1
+                return
             if path in self._entries:
                 self._remove_from_totals_locked(self._entries[path])
             self._entries[path] = entry
-            self._link_into_parents_locked(path)
             if entry.type is EntryType.DIR:
                 folder = self._folders.get(path)
                 if folder is None:
                     self._folders[path] = _FolderSummary(entry=entry)
+                    self._folder_bytes += len(path) + FOLDER_OVERHEAD_BYTES
                 else:
                     folder.entry = entry
-            elif entry.type is EntryType.FILE:
+            self._link_into_parents_locked(path)
+            if entry.type is EntryType.FILE:
                 self._add_to_totals_locked(path, entry.size, +1)
 
     def _link_into_parents_locked(self, path: str) -> None:
         """Register `path` in its parent folder, creating missing parent folders."""
         child = path
+        child_folder = self._folders.get(path)
         while True:
             parent = parent_of(child)
             folder = self._folders.get(parent)
             if folder is None:
                 folder = _FolderSummary(entry=None)
                 self._folders[parent] = folder
+                self._folder_bytes += len(parent) + FOLDER_OVERHEAD_BYTES
+            if child_folder is not None and child_folder.parent is None:
+                child_folder.parent = folder
             name = name_of(child)
             if name in folder.children:
                 return
@@ -172,18 +205,21 @@ class ArchiveIndex:
             folder.sorted_children = None
             if parent == ROOT:
                 return
-            child = parent
+            child, child_folder = parent, folder
+
+    def _fits_existing_folders_locked(self, entry: TarEntry) -> bool:
+        """Whether adding `entry` creates no folder (its parent exists; it is no new folder)."""
+        if entry.type is EntryType.DIR and entry.path not in self._folders:
+            return False
+        return parent_of(entry.path) in self._folders
 
     def _add_to_totals_locked(self, path: str, size: int, count: int) -> None:
         """Add a file's size and count to every folder above it."""
-        folder_path = parent_of(path)
-        while True:
-            folder = self._folders[folder_path]
+        folder: _FolderSummary | None = self._folders[parent_of(path)]
+        while folder is not None:
             folder.total_size += size
             folder.file_count += count
-            if folder_path == ROOT:
-                return
-            folder_path = parent_of(folder_path)
+            folder = folder.parent
 
     def _remove_from_totals_locked(self, previous: TarEntry) -> None:
         """Undo a replaced file's contribution (tar allows a path twice; the last wins)."""
@@ -242,7 +278,7 @@ class ArchiveIndex:
                 "job_id": self._job_id,
                 "result": self._result,
                 "error": self._error,
-            }
+            } | ({"left_out_entries": self._left_out} if self._left_out else {})
 
     def has_folder(self, folder: str) -> bool:
         """Whether `folder` is a known folder (ROOT always is)."""

@@ -7,6 +7,7 @@ cancellation wired in, and turns a read failure into a Finding.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..backup_format.archive_keys import ArchiveKeyRing
@@ -18,9 +19,15 @@ from ..backup_format.inner_archive import (
     walk_inner_archive,
 )
 from ..backup_format.inner_tar import EntryCallback, InnerTarWalker
+from ..backup_format.safe_paths import Verdict, judge_entry
+from ..backup_format.tar_entry import TarEntry
 from .backup_overview import BackupOverview, InnerArchive
 from .progress import CancelToken, Progress, ProgressCallback
 from .read_ahead import ReadAhead
+
+MAX_UNSAFE_EXAMPLES = 3
+# A refused name can be a megabyte long (that is one reason to refuse it).
+MAX_EXAMPLE_NAME_CHARS = 120
 
 
 class ArchiveNotFoundError(LookupError):
@@ -54,6 +61,11 @@ class ProgressTotals:
         self.total = total_bytes or 1
         self.done = 0
 
+    def check_cancelled(self) -> None:
+        """Raise JobCancelledError if the job was cancelled (called per tar header too)."""
+        if self._cancel is not None:
+            self._cancel.raise_if_cancelled()
+
     def for_archive(self, archive: InnerArchive):
         """A raw-bytes callback for one archive."""
         archive_done = 0
@@ -61,8 +73,7 @@ class ProgressTotals:
 
         def on_raw(size: int) -> None:
             nonlocal archive_done
-            if self._cancel is not None:
-                self._cancel.raise_if_cancelled()
+            self.check_cancelled()
             with self._lock:
                 archive_done += size
                 self.done += size
@@ -101,10 +112,11 @@ def walk_archive(
     once instead; there the extra threads only fight over the GIL (measured
     with bench/bench_check.py: no faster, often slower).
 
-    JobCancelledError (from the progress callback) and errors raised by
-    `on_entry` or its sinks (a full disk) propagate.
+    JobCancelledError (from the progress callback, or from the walker, which
+    checks before every header) and errors raised by `on_entry` or its sinks
+    (a full disk) propagate.
     """
-    walker = InnerTarWalker(on_entry)
+    walker = InnerTarWalker(on_entry, check_stop=totals.check_cancelled)
     with overview.path.open("rb") as f:
         try:
             result = walk_inner_archive(
@@ -166,3 +178,47 @@ def finding_for_read_error(archive: InnerArchive, err: ArchiveReadError) -> Find
 def has_error(findings: list[Finding]) -> bool:
     """Whether any finding is an error."""
     return any(f.severity == Severity.ERROR for f in findings)
+
+
+def _shown_name(raw_name: str) -> str:
+    """A member name for a message: repr, cut to MAX_EXAMPLE_NAME_CHARS."""
+    if len(raw_name) <= MAX_EXAMPLE_NAME_CHARS:
+        return repr(raw_name)
+    return f"{raw_name[:MAX_EXAMPLE_NAME_CHARS]!r}… ({len(raw_name):,} characters)"
+
+
+def unsafe_entry_collector(
+    archive: InnerArchive,
+) -> tuple[Callable[[TarEntry], None], Callable[[], Finding | None]]:
+    """An entry callback that judges each entry's names, and the `unsafe-entry` finding it makes.
+
+    The check and the listing both use it, so an archive the listing shows
+    names the same refused entries as its check.
+    """
+    examples: list[str] = []
+    count = 0
+
+    def on_entry(entry: TarEntry) -> None:
+        nonlocal count
+        decision = judge_entry(entry)
+        if decision.verdict == Verdict.REFUSE:
+            count += 1
+            if len(examples) < MAX_UNSAFE_EXAMPLES:
+                examples.append(f"{_shown_name(entry.raw_name)} ({decision.reason})")
+
+    def finding() -> Finding | None:
+        if not count:
+            return None
+        more = f" and {count - len(examples)} more" if count > len(examples) else ""
+        return Finding(
+            FindingCode.UNSAFE_ENTRY,
+            f"{archive.file_name} has {count} entr{'y' if count == 1 else 'ies'} that would land outside their "
+            f"folder or point outside it, or whose names are too long or too deep to extract: "
+            f"{', '.join(examples)}{more}. Backup Inspector never extracts these. Home Assistant's "
+            "own restore is less strict: it restores links to absolute paths as they are, and only "
+            "an entry whose path leaves its folder stops the restore (reported as "
+            "entry-breaks-restore).",
+            archive.name,
+        )
+
+    return on_entry, finding

@@ -18,7 +18,6 @@ from pathlib import Path
 from ..backup_format.archive_keys import ArchiveKeyRing
 from ..backup_format.findings import Finding, FindingCode, Severity
 from ..backup_format.inner_archive import ArchiveProblem, ArchiveReadError, check_password
-from ..backup_format.safe_paths import Verdict, judge_entry
 from ..backup_format.securetar_header import Compression, Encryption
 from ..backup_format.tar_entry import DataSink, TarEntry
 from .archive_walk import (
@@ -26,6 +25,7 @@ from .archive_walk import (
     WalkOutcome,
     finding_for_read_error,
     has_error,
+    unsafe_entry_collector,
     walk_archive,
 )
 from .backup_overview import BackupOverview, InnerArchive
@@ -42,7 +42,6 @@ from .restore_rehearsal import (
 from .target_facts import TargetFacts
 
 PARALLEL_ARCHIVES = 2
-MAX_UNSAFE_EXAMPLES = 3
 
 
 @dataclass
@@ -68,6 +67,12 @@ class ArchiveCheck:
         if outcome.problem is not None:
             self.problems.append(outcome.problem)
         self.ok = not has_error(self.problems)
+
+    def add_problem(self, finding: Finding | None) -> None:
+        """Add a problem found besides the walk's own (None: nothing to add)."""
+        if finding is not None:
+            self.problems.append(finding)
+            self.ok = not has_error(self.problems)
 
     def to_json(self) -> dict[str, object]:
         """Issue 2's per-archive JSON shape."""
@@ -255,35 +260,6 @@ def _quick_report(
     )
 
 
-def _unsafe_entry_collector(archive: InnerArchive):
-    examples: list[str] = []
-    count = 0
-
-    def on_entry(entry: TarEntry) -> None:
-        nonlocal count
-        decision = judge_entry(entry)
-        if decision.verdict == Verdict.REFUSE:
-            count += 1
-            if len(examples) < MAX_UNSAFE_EXAMPLES:
-                examples.append(f"{entry.raw_name!r} ({decision.reason})")
-
-    def finding() -> Finding | None:
-        if not count:
-            return None
-        more = f" and {count - len(examples)} more" if count > len(examples) else ""
-        return Finding(
-            FindingCode.UNSAFE_ENTRY,
-            f"{archive.file_name} has {count} entr{'y' if count == 1 else 'ies'} that would land outside their "
-            f"folder or point outside it: {', '.join(examples)}{more}. Backup Inspector never extracts "
-            "these. Home Assistant's own restore is less strict: it restores links to absolute paths "
-            "as they are, and only an entry whose path leaves its folder stops the restore "
-            "(reported as entry-breaks-restore).",
-            archive.name,
-        )
-
-    return on_entry, finding
-
-
 EntryObserver = Callable[[TarEntry], None]
 
 
@@ -297,7 +273,7 @@ def _walk_for_check(
     database: RecorderDatabaseCheck | None,
 ) -> None:
     archive = check.archive
-    collect_unsafe, unsafe_finding = _unsafe_entry_collector(archive)
+    collect_unsafe, unsafe_finding = unsafe_entry_collector(archive)
     watch = check.restore_watch = watch_for(archive)
 
     def on_entry(entry: TarEntry) -> DataSink | None:
@@ -310,14 +286,10 @@ def _walk_for_check(
 
     outcome = walk_archive(overview, archive, keyring, on_entry, totals, read_ahead=read_ahead)
     check.record_walk(outcome)
-    extra = unsafe_finding()
-    if extra is not None:
-        check.problems.append(extra)
+    check.add_problem(unsafe_finding())
     if database is not None:
-        check.problems.extend(
-            database.archive_read(archive, stream_verified=outcome.problem is None)
-        )
-    check.ok = not has_error(check.problems)
+        for finding in database.archive_read(archive, stream_verified=outcome.problem is None):
+            check.add_problem(finding)
 
 
 def _observer_for(

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..backup_format.tar_entry import TarEntry, normalise_member_path
-from .archive_walk import ProgressTotals, require_archive, walk_archive
+from .archive_walk import (
+    ProgressTotals,
+    require_archive,
+    unsafe_entry_collector,
+    walk_archive,
+)
 from .backup_overview import BackupOverview
 from .check_job import ArchiveCheck, archive_read_gate, keyring_for
 from .progress import CancelToken, ProgressCallback
@@ -33,6 +38,8 @@ def list_entries(
     wrong password is told apart from a damaged archive); if it fails nothing
     is read and the returned ArchiveCheck carries the problem. A damaged or
     truncated archive lists every entry before the damage, then reports it.
+    Entries that could never be extracted (a path outside the archive, or
+    too long or too deep) are reported as `unsafe-entry`, as the check does.
     Raises ArchiveNotFoundError for an unknown archive name.
     """
     archive = require_archive(overview, archive_name)
@@ -42,10 +49,14 @@ def list_entries(
     if not check.ok:
         return check
 
+    collect_unsafe, unsafe_finding = unsafe_entry_collector(archive)
+
     def forward(entry: TarEntry) -> None:
+        collect_unsafe(entry)
         if is_at_or_under(entry.path, folder):
             on_entry(entry)
 
     totals = ProgressTotals(archive.member.available_size, progress, cancel)
     check.record_walk(walk_archive(overview, archive, keyring, forward, totals))
+    check.add_problem(unsafe_finding())
     return check
