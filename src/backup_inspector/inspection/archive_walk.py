@@ -18,7 +18,7 @@ from ..backup_format.inner_archive import (
     walk_inner_archive,
 )
 from ..backup_format.inner_tar import EntryCallback, InnerTarWalker
-from .backup_overview import BackupOverview, InnerArchive
+from .backup_overview import BackupOverview, InnerArchive, open_backup_file
 from .progress import CancelToken, Progress, ProgressCallback
 from .read_ahead import ReadAhead
 
@@ -105,7 +105,7 @@ def walk_archive(
     `on_entry` or its sinks (a full disk) propagate.
     """
     walker = InnerTarWalker(on_entry)
-    with overview.path.open("rb") as f:
+    with open_backup_file(overview.path) as f:
         try:
             result = walk_inner_archive(
                 f,

@@ -26,7 +26,7 @@ from .archive_walk import (
     has_error,
     walk_archive,
 )
-from .backup_overview import BackupOverview, InnerArchive
+from .backup_overview import BackupOverview, InnerArchive, open_backup_file
 from .progress import CancelToken, ProgressCallback
 
 PARALLEL_ARCHIVES = 2
@@ -143,7 +143,7 @@ def _password_findings(
     keyring = keyring or ArchiveKeyRing(password)
     rejected: list[tuple[InnerArchive, ArchiveReadError]] = []
     accepted = 0
-    with overview.path.open("rb") as f:
+    with open_backup_file(overview.path) as f:
         for archive in encrypted:
             try:
                 check_password(f, archive.member, archive.sniff, keyring)
