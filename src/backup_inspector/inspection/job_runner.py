@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from backup_inspector.inspection.failure_log import log_failure
 from backup_inspector.inspection.progress import CancelToken, JobCancelledError, Progress
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
@@ -375,8 +376,10 @@ class JobRunner:
             outcome = (JobState.CANCELLED, None, "cancelled", "Cancelled.")
         except JobFailedError as failure:
             outcome = (JobState.FAILED, None, failure.code, failure.message)
-        except Exception:
-            _LOGGER.exception("Job %s (%s) failed unexpectedly", job.job_id, job.kind)
+        except Exception as error:
+            log_failure(
+                _LOGGER, "Job %s (%s) failed unexpectedly", job.job_id, job.kind, error=error
+            )
             outcome = (
                 JobState.FAILED,
                 None,

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
+from backup_inspector.inspection.failure_log import log_failure
 from backup_inspector.inspection.job_runner import JobFailedError
 from backup_inspector.web.api_errors import ApiError, error_response
 from backup_inspector.web.engine_errors import api_error_for
@@ -169,8 +170,9 @@ async def json_errors_middleware(request: web.Request, handler: Handler) -> web.
         return error_response(error.status, code, message)
     except ConnectionResetError:
         raise  # the browser went away; aiohttp closes the connection quietly
-    except Exception:
-        _LOGGER.exception("Request %s %s failed", request.method, request.path)
+    except Exception as error:
+        # Type and stack only: the exception's text may quote the request (a password).
+        log_failure(_LOGGER, "Request %s %s failed", request.method, request.path, error=error)
         return error_response(
             500,
             "internal-error",
