@@ -123,7 +123,7 @@ async def set_password(request: web.Request) -> web.Response:
     if not overview.is_protected:
         raise bad_request("This backup is not encrypted: no password is needed.", "not-protected")
     with explained_os_errors(known.path):
-        report = await services.run_blocking(quick_check, overview, password)
+        report = await services.run_archive_read(quick_check, overview, password)
     report_json = report.to_json()
     if _is_wrong_everywhere(report):
         # A mistyped password says nothing about the backup: its last check stays.

@@ -245,7 +245,7 @@ async def preview_file(request: web.Request) -> web.Response:
         )
     cancel = CancelToken()
     try:
-        result = await services.run_blocking(
+        result = await services.run_archive_read(
             read_for_preview,
             require_overview(known),
             archive_name,

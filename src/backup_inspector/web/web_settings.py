@@ -27,6 +27,7 @@ class WebSettings:
     password_idle_s: float = DEFAULT_PASSWORD_IDLE_MINUTES * 60.0
     trusted_proxies: tuple[str, ...] = (SUPERVISOR_INGRESS_PROXY,)
     max_heavy_jobs: int = 1
+    max_light_jobs: int = 4
     folder_poll_interval_s: float = 3.0
     websocket_keepalive_s: float = 20.0
     remember_index: bool = False
