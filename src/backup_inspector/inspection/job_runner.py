@@ -9,7 +9,8 @@ they are bounded too: 300 quick checks at once used to start 300 threads.
 Each lane's queue is bounded as well; past it, submit() refuses with a
 "busy" JobFailedError instead of remembering jobs without end.
 
-The runner knows nothing about HTTP: front ends subscribe a listener and get a
+A job's result is capped (inspection/result_caps.py) so that it always fits
+in one WebSocket message. The runner knows nothing about HTTP: front ends subscribe a listener and get a
 JSON-ready snapshot of a job whenever its state changes, and at most a few
 times a second while its progress moves.
 """
@@ -29,6 +30,7 @@ from typing import Any
 
 from backup_inspector.inspection.failure_log import log_failure
 from backup_inspector.inspection.progress import CancelToken, JobCancelledError, Progress
+from backup_inspector.inspection.result_caps import cap_result
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
@@ -438,6 +440,9 @@ class JobRunner:
         error_message: str | None,
     ) -> None:
         """Record how a job ended and start what waits in its lane."""
+        if state is JobState.SUCCEEDED:
+            # Bounded here, once, so every snapshot (WebSocket, polling) stays small.
+            result = cap_result(result)
         with self._lock:
             job.state = state
             job.result = result
