@@ -44,12 +44,21 @@ HTTP_STATUS_CODES = {
 }
 
 
-def parse_trusted_proxies(addresses: Iterable[str]) -> tuple[IpNetwork, ...]:
-    """Parse addresses or networks ("172.30.32.2", "10.0.0.0/8"); loopback is added."""
-    networks: list[IpNetwork] = [
-        ipaddress.ip_network("127.0.0.0/8"),
-        ipaddress.ip_network("::1/128"),
-    ]
+MAX_LOGGED_PEERS = 100
+LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
+
+
+def parse_trusted_proxies(
+    addresses: Iterable[str], *, include_loopback: bool = True
+) -> tuple[IpNetwork, ...]:
+    """Parse addresses or networks ("172.30.32.2", "10.0.0.0/8"); loopback is added.
+
+    `include_loopback=False` is for tests, which connect from loopback and
+    need to look untrusted.
+    """
+    networks: list[IpNetwork] = []
+    if include_loopback:
+        networks.extend(ipaddress.ip_network(network) for network in LOOPBACK_NETWORKS)
     for address in addresses:
         networks.append(ipaddress.ip_network(address.strip(), strict=False))
     return tuple(networks)
@@ -83,18 +92,34 @@ def is_trusted_peer(address: str | None, trusted: tuple[IpNetwork, ...]) -> bool
     return any(ip.version == network.version and ip in network for network in trusted)
 
 
+class RefusedPeers:
+    """Logs each refused address once (up to MAX_LOGGED_PEERS), so a flood cannot fill the log."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def note(self, address: str | None) -> None:
+        """Log a refused peer the first time it is seen."""
+        key = address or "?"
+        if key not in self._seen and len(self._seen) < MAX_LOGGED_PEERS:
+            self._seen.add(key)
+            _LOGGER.warning("Refused a connection from %s: not the ingress proxy", address)
+
+
 def peer_allow_list_middleware(trusted: tuple[IpNetwork, ...]) -> Callable[..., object]:
-    """403 for every connection whose socket peer is not a trusted proxy or loopback."""
-    refused_peers: set[str] = set()
+    """403 for every request whose socket peer is not a trusted proxy or loopback.
+
+    The server refuses such peers when it accepts the connection already
+    (connection_guard.py); this stays for any other way the app is served.
+    """
+    refused_peers = RefusedPeers()
 
     @web.middleware
     async def peer_allow_list(request: web.Request, handler: Handler) -> web.StreamResponse:
         """Serve trusted peers; answer everyone else 403 (logged once per address)."""
         address = socket_peer_address(request)
         if not is_trusted_peer(address, trusted):
-            if address not in refused_peers and len(refused_peers) < 100:
-                refused_peers.add(address or "?")
-                _LOGGER.warning("Refused a connection from %s: not the ingress proxy", address)
+            refused_peers.note(address)
             return error_response(
                 403,
                 "untrusted-peer",

@@ -30,4 +30,5 @@ class WebSettings:
     max_light_jobs: int = 4
     folder_poll_interval_s: float = 3.0
     websocket_keepalive_s: float = 20.0
+    header_timeout_s: float = 5.0  # a connection's first request headers, then it is dropped
     remember_index: bool = False
