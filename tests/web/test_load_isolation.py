@@ -18,7 +18,13 @@ from aiohttp.test_utils import TestClient
 
 from backup_inspector.inspection.job_runner import DEFAULT_MAX_LIGHT_JOBS
 from backup_inspector.web import backup_routes, download_routes
-from backup_inspector.web.blocking_pools import ARCHIVE_READ_MAX_WAITING, ARCHIVE_READ_WORKERS
+from backup_inspector.web.app_services import SERVICES
+from backup_inspector.web.blocking_pools import (
+    ARCHIVE_READ_MAX_WAITING,
+    ARCHIVE_READ_WORKERS,
+    CATALOG_WORKERS,
+    MAX_CONCURRENT_DOWNLOADS,
+)
 
 from .web_helpers import backup_id_named, wait_for_job
 
@@ -114,3 +120,63 @@ async def test_many_quick_checks_use_a_bounded_number_of_threads(
     release.set()
     finished = await wait_for_job(client, accepted[-1])
     assert finished["state"] == "failed"  # the double raises once released
+
+
+@pytest.mark.timeout(60)
+async def test_backup_list_answers_while_catalog_work_is_stuck(
+    client: TestClient, release: threading.Event
+) -> None:
+    """Every catalog worker stuck (slow searches of a huge saved list): the folder list still answers."""
+    services = client.app[SERVICES]
+    started: list[int] = []
+    stuck = [
+        asyncio.create_task(services.run_blocking(blocking_double(release, started)))
+        for _ in range(CATALOG_WORKERS + 4)
+    ]
+    deadline = time.monotonic() + 10
+    while len(started) < CATALOG_WORKERS and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert len(started) == CATALOG_WORKERS
+    assert await _timed_get(client, "/api/backups") < ANSWER_WITHIN_S
+    release.set()
+    outcomes = await asyncio.gather(*stuck, return_exceptions=True)
+    assert all(isinstance(outcome, OSError) for outcome in outcomes)
+
+
+@pytest.mark.timeout(60)
+async def test_downloads_beyond_the_bound_get_busy(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, release: threading.Event
+) -> None:
+    """With MAX_CONCURRENT_DOWNLOADS downloads streaming, one more gets 503 busy, not a thread."""
+
+    def slow_reader(*args: Any) -> threading.Thread:
+        sink = args[4]
+        thread = threading.Thread(target=lambda: (release.wait(30), sink.put("done", None)))
+        thread.start()
+        return thread
+
+    monkeypatch.setattr(download_routes, "start_reader_thread", slow_reader)
+    backup_id = await backup_id_named(client, PLAIN_NAME)
+    file_body = {"archive": "share", "path": "page.txt"}
+
+    async def ticket_url() -> str:
+        answer = await client.post(f"/api/backups/{backup_id}/download", json=file_body)
+        assert answer.status == 200
+        return "/" + (await answer.json())["url"]
+
+    downloads = [
+        asyncio.create_task(client.get(await ticket_url())) for _ in range(MAX_CONCURRENT_DOWNLOADS)
+    ]
+    services = client.app[SERVICES]
+    deadline = time.monotonic() + 10
+    while services.downloads.held < MAX_CONCURRENT_DOWNLOADS and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    one_more = await client.get(await ticket_url())
+    assert one_more.status == 503
+    assert (await one_more.json())["error"]["code"] == "busy"
+    assert await _timed_get(client, "/api/backups") < ANSWER_WITHIN_S
+    release.set()
+    for answer in await asyncio.gather(*downloads):
+        assert answer.status == 200
+        await answer.read()
+    assert services.downloads.held == 0

@@ -12,7 +12,14 @@ from aiohttp import web
 from backup_inspector.inspection.job_runner import JobRunner
 from backup_inspector.web.api_errors import ApiError
 from backup_inspector.web.backup_registry import BackupRegistry, KnownBackup
-from backup_inspector.web.blocking_pools import BlockingPool, archive_read_pool, catalog_pool
+from backup_inspector.web.blocking_pools import (
+    BlockingPool,
+    ConcurrencyLimit,
+    archive_read_pool,
+    catalog_pool,
+    download_limit,
+    folder_scan_pool,
+)
 from backup_inspector.web.check_history import CheckHistory
 from backup_inspector.web.event_hub import EventHub
 from backup_inspector.web.listing_cache import ListingCache, ListingKey
@@ -37,9 +44,11 @@ class AppServices:
     events: EventHub
     catalog: BlockingPool = field(default_factory=catalog_pool)
     archive_reads: BlockingPool = field(default_factory=archive_read_pool)
+    folder_scans: BlockingPool = field(default_factory=folder_scan_pool)
+    downloads: ConcurrencyLimit = field(default_factory=download_limit)
 
     async def run_blocking(self, function: Callable[..., ResultT], *args: Any) -> ResultT:
-        """Run a quick blocking call (folder scan, saved file list) off the event loop."""
+        """Run a quick blocking call (saved file list, search, plan) off the event loop."""
         return await self.catalog.run(function, *args)
 
     async def run_archive_read(self, function: Callable[..., ResultT], *args: Any) -> ResultT:
@@ -51,13 +60,13 @@ class AppServices:
         return await self.archive_reads.run(function, *args)
 
     def shutdown_pools(self) -> None:
-        """Stop both thread pools (at app cleanup)."""
-        self.catalog.shutdown()
-        self.archive_reads.shutdown()
+        """Stop the thread pools (at app cleanup)."""
+        for pool in (self.catalog, self.archive_reads, self.folder_scans):
+            pool.shutdown()
 
     async def refresh_backups(self) -> set[str]:
         """Rescan the backup folder; forget listings of changed or vanished backups."""
-        changed = await self.run_blocking(self.registry.refresh)
+        changed = await self.folder_scans.run(self.registry.refresh)
         for backup_id in changed:
             current = self.registry.get(backup_id)
             # Listings of the file as it is now stay: one may have started

@@ -3,9 +3,10 @@
 Listing the backup folder must answer while files are read: four previews of
 a backup with a hard-link loop once took every thread of the one shared pool,
 and `GET /api/backups` stopped answering. So work that reads inside an archive
-(a preview, a password's quick check) runs in its own small pool, and the
-catalog work every page needs (folder scans, saved file lists, search) in
-another. Each pool also bounds how many calls may wait for it: past that, a
+(a preview, a password's quick check) runs in its own small pool, the
+catalog work (saved file lists, search, extract plans) in another, and the
+folder scan that every request starts with in a third, so that
+`GET /api/backups` never waits behind any of them. Each pool also bounds how many calls may wait for it: past that, a
 request gets a 503 "busy" at once instead of piling up behind the others.
 """
 
@@ -25,6 +26,8 @@ CATALOG_WORKERS = 4  # folder scans, saved file lists, search, extract plans
 CATALOG_MAX_WAITING = 64
 ARCHIVE_READ_WORKERS = 2  # previews and password checks: each reads inside an archive
 ARCHIVE_READ_MAX_WAITING = 6
+FOLDER_SCAN_MAX_WAITING = 64  # one worker: scans take the registry's lock one at a time anyway
+MAX_CONCURRENT_DOWNLOADS = 8  # each streams from a reader thread of its own
 
 
 class BlockingPool:
@@ -60,8 +63,60 @@ class BlockingPool:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
+class ConcurrencyLimit:
+    """At most `limit` holders at once; one more gets a 503 "busy" at once.
+
+    For work that brings its own thread (a download streams from a reader
+    thread of its own) and must not wait in a queue: the browser would time out.
+    """
+
+    def __init__(self, limit: int, busy_message: str) -> None:
+        self._limit = limit
+        self._held = 0
+        self._busy_message = busy_message
+
+    @property
+    def held(self) -> int:
+        """How many hold a slot now."""
+        return self._held
+
+    def take(self) -> Callable[[], None]:
+        """Take a slot (event loop only); returns the function that gives it back once."""
+        if self._held >= self._limit:
+            raise ApiError(503, "busy", self._busy_message)
+        self._held += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._held -= 1
+
+        return release
+
+
+def folder_scan_pool() -> BlockingPool:
+    """The pool for the folder scan, so the backup list never waits behind other work."""
+    return BlockingPool(
+        "web-folder-scan",
+        1,
+        FOLDER_SCAN_MAX_WAITING,
+        "Backup Inspector is busy reading the backup folder; try again in a moment.",
+    )
+
+
+def download_limit() -> ConcurrencyLimit:
+    """The bound on downloads streaming at once."""
+    return ConcurrencyLimit(
+        MAX_CONCURRENT_DOWNLOADS,
+        f"{MAX_CONCURRENT_DOWNLOADS} downloads are already running; "
+        "try again when one has finished.",
+    )
+
+
 def catalog_pool() -> BlockingPool:
-    """The pool for light work every page needs: folder scans and saved file lists."""
+    """The pool for catalog work: saved file lists, search, extract plans."""
     return BlockingPool(
         "web-catalog",
         CATALOG_WORKERS,

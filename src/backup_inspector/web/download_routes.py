@@ -182,16 +182,17 @@ async def download_file(request: web.Request) -> web.StreamResponse:
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     cancel = CancelToken()
     sink = QueueSink(loop, queue, cancel)
-    start_reader_thread(
-        overview,
-        ticket.archive_name,
-        ticket.path,
-        services.passwords.get(known.backup_id),
-        sink,
-        cancel,
-    )
+    release_slot = services.downloads.take()  # 503 when too many downloads run
     response: web.StreamResponse | None = None
     try:
+        start_reader_thread(
+            overview,
+            ticket.archive_name,
+            ticket.path,
+            services.passwords.get(known.backup_id),
+            sink,
+            cancel,
+        )
         while True:
             kind, value = await queue.get()
             if kind == "data":
@@ -225,6 +226,7 @@ async def download_file(request: web.Request) -> web.StreamResponse:
         return response
     finally:
         cancel.cancel()
+        release_slot()
 
 
 def _looks_binary(content: bytes) -> bool:
