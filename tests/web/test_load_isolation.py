@@ -51,6 +51,15 @@ def blocking_double(release: threading.Event, started: list[int]) -> Any:
     return blocked
 
 
+async def _wait_until_started(started: list[int], count: int) -> None:
+    """Wait (up to 10 s) until `count` blocked calls run, and check no more do."""
+    deadline = time.monotonic() + 10
+    while len(started) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)  # time for one too many to show up
+    assert len(started) == count
+
+
 async def _timed_get(client: TestClient, path: str) -> float:
     """Seconds until GET `path` answered 200."""
     began = time.monotonic()
@@ -76,10 +85,7 @@ async def test_backup_list_answers_while_previews_are_stuck(
         asyncio.create_task(client.post(f"/api/backups/{backup_id}/preview", json=preview_body))
         for _ in range(10)
     ]
-    deadline = time.monotonic() + 10
-    while len(started) < ARCHIVE_READ_WORKERS + 1 and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    assert len(started) == ARCHIVE_READ_WORKERS + 1  # every archive-read worker is stuck
+    await _wait_until_started(started, ARCHIVE_READ_WORKERS + 1)  # every archive reader stuck
     for path in ("/api/backups", f"/api/backups/{backup_id}", "/api/jobs", "/healthz"):
         assert await _timed_get(client, path) < ANSWER_WITHIN_S, path
     busy = [task for task in previews if task.done()]
@@ -133,10 +139,7 @@ async def test_backup_list_answers_while_catalog_work_is_stuck(
         asyncio.create_task(services.run_blocking(blocking_double(release, started)))
         for _ in range(CATALOG_WORKERS + 4)
     ]
-    deadline = time.monotonic() + 10
-    while len(started) < CATALOG_WORKERS and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    assert len(started) == CATALOG_WORKERS
+    await _wait_until_started(started, CATALOG_WORKERS)
     assert await _timed_get(client, "/api/backups") < ANSWER_WITHIN_S
     release.set()
     outcomes = await asyncio.gather(*stuck, return_exceptions=True)
