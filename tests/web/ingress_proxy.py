@@ -31,6 +31,9 @@ from urllib.parse import unquote
 import aiohttp
 from aiohttp import web
 
+from backup_inspector.web.connection_guard import GuardedTCPSite
+from backup_inspector.web.middlewares import parse_trusted_proxies
+
 DEFAULT_TOKEN = "Q5xB6P0ZvtdRlyO2K7kwE3sfHmLu9iNc1TJaXYeg8rW"
 INGRESS_PREFIX = "/api/hassio_ingress"
 
@@ -202,11 +205,20 @@ def create_ingress_proxy(target_base_url: str, token: str = DEFAULT_TOKEN) -> we
     return app
 
 
-async def start_site(app: web.Application, host: str = "127.0.0.1") -> tuple[web.AppRunner, str]:
-    """Start `app` on a free port; returns its runner and base URL (with a trailing slash)."""
+async def start_site(
+    app: web.Application, host: str = "127.0.0.1", *, guarded: bool = False
+) -> tuple[web.AppRunner, str]:
+    """Start `app` on a free port; returns its runner and base URL (with a trailing slash).
+
+    `guarded`: behind the connection guard the add-on's server uses (loopback trusted).
+    """
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, host, 0)
+    site: web.BaseSite
+    if guarded:
+        site = GuardedTCPSite(runner, host, 0, parse_trusted_proxies([]))
+    else:
+        site = web.TCPSite(runner, host, 0)
     await site.start()
     server = site._server
     assert server is not None
@@ -244,7 +256,7 @@ class BackgroundServers:
         self._loop.close()
 
     async def _start(self) -> None:
-        app_runner, self.app_url = await start_site(self._app_factory())
+        app_runner, self.app_url = await start_site(self._app_factory(), guarded=True)
         proxy_runner, self.proxy_url = await start_site(
             create_ingress_proxy(self.app_url, self._token)
         )

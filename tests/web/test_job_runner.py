@@ -12,6 +12,7 @@ import pytest
 from backup_inspector.inspection.job_runner import (
     JobContext,
     JobFailedError,
+    JobQueueFullError,
     JobRunner,
     JobState,
 )
@@ -57,6 +58,47 @@ def test_light_jobs_do_not_queue(runner: JobRunner) -> None:
     light = runner.submit("quick", "light", lambda _context: 42, is_heavy=False)
     assert wait_until_finished(runner, light.job_id)["result"] == 42
     release.set()
+
+
+def test_light_jobs_are_bounded_and_queue_in_order() -> None:
+    """Light jobs beyond max_light_jobs wait in their own FIFO; no extra thread starts."""
+    light_runner = JobRunner(max_heavy_jobs=1, max_light_jobs=2)
+    release = threading.Event()
+    try:
+        jobs = [
+            light_runner.submit("quick", f"q{n}", lambda _c: release.wait(5), is_heavy=False)
+            for n in range(5)
+        ]
+        assert light_runner.running_counts() == (0, 2)
+        states = [light_runner.snapshot(job.job_id) for job in jobs]
+        assert [s["state"] for s in states] == ["running"] * 2 + ["queued"] * 3
+        assert [s["queue_position"] for s in states[2:]] == [1, 2, 3]
+        job_threads = [t for t in threading.enumerate() if t.name.startswith("job-quick")]
+        assert len(job_threads) == 2
+        release.set()
+        for job in jobs:
+            assert wait_until_finished(light_runner, job.job_id)["state"] == "succeeded"
+    finally:
+        release.set()
+        light_runner.shutdown()
+
+
+def test_a_full_queue_refuses_with_busy() -> None:
+    """Past max_queued_jobs waiting, submit raises a 'busy' JobFailedError and keeps nothing."""
+    small_runner = JobRunner(max_heavy_jobs=1, max_queued_jobs=2)
+    release = threading.Event()
+    try:
+        for n in range(3):  # one runs, two wait
+            small_runner.submit("check", f"c{n}", lambda _c: release.wait(5))
+        with pytest.raises(JobQueueFullError) as refused:
+            small_runner.submit("check", "one too many", lambda _c: None)
+        assert refused.value.code == "busy"
+        assert len(small_runner.snapshots()) == 3
+        light = small_runner.submit("quick", "light", lambda _c: 1, is_heavy=False)
+        assert wait_until_finished(small_runner, light.job_id)["result"] == 1
+    finally:
+        release.set()
+        small_runner.shutdown()
 
 
 def test_progress_and_events(runner: JobRunner) -> None:

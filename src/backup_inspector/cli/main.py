@@ -111,7 +111,10 @@ def _open(path: Path) -> BackupOverview:
     if path.is_dir():
         raise UsageError(f"{path} is a folder; give one backup file (.tar)")
     try:
-        return open_backup(path)
+        # The backup is opened without following symlinks (the app must not
+        # read through one); a symlink named on the command line is the
+        # user's own choice, so the CLI resolves it once here.
+        return open_backup(path.resolve() if path.is_symlink() else path)
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror or err}") from err
 

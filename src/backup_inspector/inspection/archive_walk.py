@@ -21,7 +21,7 @@ from ..backup_format.inner_archive import (
 from ..backup_format.inner_tar import EntryCallback, InnerTarWalker
 from ..backup_format.safe_paths import Verdict, judge_entry
 from ..backup_format.tar_entry import TarEntry
-from .backup_overview import BackupOverview, InnerArchive
+from .backup_overview import BackupOverview, InnerArchive, open_backup_file
 from .progress import CancelToken, Progress, ProgressCallback
 from .read_ahead import ReadAhead
 
@@ -117,7 +117,7 @@ def walk_archive(
     (a full disk) propagate.
     """
     walker = InnerTarWalker(on_entry, check_stop=totals.check_cancelled)
-    with overview.path.open("rb") as f:
+    with open_backup_file(overview.path) as f:
         try:
             result = walk_inner_archive(
                 f,

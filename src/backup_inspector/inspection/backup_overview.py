@@ -7,9 +7,12 @@ one, and every check start here.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat as stat_modes
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from ..backup_format.backup_metadata import (
     MAX_METADATA_BYTES,
@@ -166,10 +169,31 @@ class BackupOverview:
         }
 
 
+BACKUP_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def open_backup_file(path: Path) -> BinaryIO:
+    """Open a backup for reading: a regular file, never a symlink, FIFO or device.
+
+    The backup folder lists regular files only; opening with O_NOFOLLOW (and
+    checking the type of what was opened) refuses a symlink swapped in after
+    the listing too, so `zz.tar -> /etc/passwd` is never read. O_NONBLOCK
+    keeps a FIFO from blocking the open; it changes nothing for regular files.
+    """
+    fd = os.open(path, BACKUP_OPEN_FLAGS)
+    try:
+        if not stat_modes.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def open_backup(path: Path | str) -> BackupOverview:
     """Read a backup's headers and metadata. Raises OSError only if the file cannot be read."""
     path = Path(path)
-    with path.open("rb") as f:
+    with open_backup_file(path) as f:
         stat = os.fstat(f.fileno())
         scan = scan_outer_tar(f, stat.st_size)
         overview = BackupOverview(

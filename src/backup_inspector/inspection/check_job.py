@@ -28,7 +28,7 @@ from .archive_walk import (
     unsafe_entry_collector,
     walk_archive,
 )
-from .backup_overview import BackupOverview, InnerArchive
+from .backup_overview import BackupOverview, InnerArchive, open_backup_file
 from .database_check import DatabaseReport, RecorderDatabaseCheck, database_notes
 from .progress import CancelToken, ProgressCallback
 from .restore_rehearsal import (
@@ -168,7 +168,7 @@ def _password_findings(
     keyring = keyring or ArchiveKeyRing(password)
     rejected: list[tuple[InnerArchive, ArchiveReadError]] = []
     accepted = 0
-    with overview.path.open("rb") as f:
+    with open_backup_file(overview.path) as f:
         for archive in encrypted:
             try:
                 check_password(f, archive.member, archive.sniff, keyring)

@@ -3,10 +3,14 @@
 Checks, listings and extractions can take minutes to hours on a multi-GB
 backup, and they are CPU- and disk-bound. Running more than one or two of them
 at once only makes each slower, so "heavy" jobs are bounded: the rest wait in a
-visible first-in-first-out queue. "Light" jobs (a quick check, one file for a
-download or preview) start at once in their own thread.
+visible first-in-first-out queue. "Light" jobs (a quick check) have a lane of
+their own with a few more slots, so they never wait behind heavy work, but
+they are bounded too: 300 quick checks at once used to start 300 threads.
+Each lane's queue is bounded as well; past it, submit() refuses with a
+"busy" JobFailedError instead of remembering jobs without end.
 
-The runner knows nothing about HTTP: front ends subscribe a listener and get a
+A job's result is capped (inspection/result_caps.py) so that it always fits
+in one WebSocket message. The runner knows nothing about HTTP: front ends subscribe a listener and get a
 JSON-ready snapshot of a job whenever its state changes, and at most a few
 times a second while its progress moves.
 """
@@ -24,13 +28,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from backup_inspector.inspection.failure_log import log_failure
 from backup_inspector.inspection.progress import CancelToken, JobCancelledError, Progress
+from backup_inspector.inspection.result_caps import cap_result
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
 PROGRESS_EVENT_INTERVAL_S = 0.25  # at most four progress events per job and second
 FINISHED_JOBS_KEPT = 100  # so a page that reconnects late still finds its job's result
 SHUTDOWN_JOIN_TIMEOUT_S = 5.0
+DEFAULT_MAX_LIGHT_JOBS = 4  # quick checks read headers and one block per archive
+MAX_QUEUED_JOBS = 100  # per lane; a page queues a handful, a script hammering the API more
 
 
 class JobState(StrEnum):
@@ -59,6 +67,39 @@ class JobFailedError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class JobQueueFullError(JobFailedError):
+    """submit() refused a job: its lane already has MAX_QUEUED_JOBS waiting."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "busy",
+            "Backup Inspector is busy: too many jobs are waiting. "
+            "Try again when some have finished.",
+        )
+
+
+@dataclass
+class _Lane:
+    """Heavy or light jobs: how many may run at once, and the FIFO of those waiting."""
+
+    limit: int
+    queue: deque[Job] = field(default_factory=deque)
+    running: int = 0
+
+    def take_startable(self) -> list[Job]:
+        """Move waiting jobs out of the queue while there is a free slot."""
+        startable = []
+        while self.queue and self.running < self.limit:
+            startable.append(self.queue.popleft())
+            self.running += 1
+        return startable
+
+    def renumber(self) -> None:
+        """Give each waiting job its 1-based place in the queue."""
+        for position, job in enumerate(self.queue, start=1):
+            job.queue_position = position
 
 
 @dataclass
@@ -189,14 +230,19 @@ class JobRunner:
     snapshot to an event loop with call_soon_threadsafe.
     """
 
-    def __init__(self, max_heavy_jobs: int = 1) -> None:
-        if max_heavy_jobs < 1:
-            raise ValueError("max_heavy_jobs must be at least 1")
-        self._max_heavy_jobs = max_heavy_jobs
+    def __init__(
+        self,
+        max_heavy_jobs: int = 1,
+        max_light_jobs: int = DEFAULT_MAX_LIGHT_JOBS,
+        max_queued_jobs: int = MAX_QUEUED_JOBS,
+    ) -> None:
+        if max_heavy_jobs < 1 or max_light_jobs < 1:
+            raise ValueError("max_heavy_jobs and max_light_jobs must be at least 1")
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._heavy_queue: deque[Job] = deque()
-        self._running_heavy = 0
+        self._heavy = _Lane(max_heavy_jobs)
+        self._light = _Lane(max_light_jobs)
+        self._max_queued_jobs = max_queued_jobs
         self._threads: dict[str, threading.Thread] = {}
         self._listeners: list[JobListener] = []
         self._counter = itertools.count(1)
@@ -238,22 +284,24 @@ class JobRunner:
         subject: str | None = None,
         is_heavy: bool = True,
     ) -> Job:
-        """Queue `work` (heavy) or start it at once (light); returns the Job."""
+        """Start `work` in its lane (heavy or light) or queue it there; returns the Job.
+
+        JobQueueFullError when the lane's queue is full.
+        """
         job_id = f"{next(self._counter)}-{secrets.token_hex(4)}"
         job = Job(
             job_id=job_id, kind=kind, title=title, subject=subject, is_heavy=is_heavy, work=work
         )
-        to_start: list[Job] = []
         with self._lock:
             if self._is_shut_down:
                 raise RuntimeError("the job runner is shut down")
+            lane = self._lane_of(job)
+            if len(lane.queue) >= self._max_queued_jobs:
+                raise JobQueueFullError()
             self._jobs[job_id] = job
-            if is_heavy:
-                self._heavy_queue.append(job)
-                to_start = self._take_startable_locked()
-                self._renumber_queue_locked()
-            else:
-                to_start = [job]
+            lane.queue.append(job)
+            to_start = lane.take_startable()
+            lane.renumber()
             self._forget_old_jobs_locked()
         self._notify(job)
         for startable in to_start:
@@ -269,16 +317,17 @@ class JobRunner:
             job.cancel_token.cancel()
             was_queued = job.state is JobState.QUEUED
             if was_queued:
-                self._heavy_queue.remove(job)
+                lane = self._lane_of(job)
+                lane.queue.remove(job)
                 job.state = JobState.CANCELLED
                 job.finished_at = time.time()
                 job.queue_position = None
                 job.error_code = "cancelled"
                 job.error_message = "Cancelled before it started."
-                self._renumber_queue_locked()
+                lane.renumber()
         self._notify(job)
         if was_queued:
-            self._notify_queue()
+            self._notify_queue(job.is_heavy)
         return job
 
     def cancel_all(self) -> None:
@@ -329,24 +378,19 @@ class JobRunner:
 
     # -- running -------------------------------------------------------------
 
-    def _take_startable_locked(self) -> list[Job]:
-        """Move queued heavy jobs to RUNNING while there is a free slot."""
-        startable = []
-        while self._heavy_queue and self._running_heavy < self._max_heavy_jobs:
-            job = self._heavy_queue.popleft()
-            self._running_heavy += 1
-            startable.append(job)
-        return startable
+    def _lane_of(self, job: Job) -> _Lane:
+        """The lane a job runs in."""
+        return self._heavy if job.is_heavy else self._light
 
-    def _renumber_queue_locked(self) -> None:
-        """Give each waiting job its 1-based place in the queue."""
-        for position, job in enumerate(self._heavy_queue, start=1):
-            job.queue_position = position
-
-    def _notify_queue(self) -> None:
-        """Tell listeners about every waiting job, whose queue positions may have moved."""
+    def running_counts(self) -> tuple[int, int]:
+        """(heavy, light) jobs running now."""
         with self._lock:
-            waiting = list(self._heavy_queue)
+            return self._heavy.running, self._light.running
+
+    def _notify_queue(self, is_heavy: bool) -> None:
+        """Tell listeners about every waiting job of a lane, whose positions may have moved."""
+        with self._lock:
+            waiting = list((self._heavy if is_heavy else self._light).queue)
         for job in waiting:
             self._notify(job)
 
@@ -375,8 +419,10 @@ class JobRunner:
             outcome = (JobState.CANCELLED, None, "cancelled", "Cancelled.")
         except JobFailedError as failure:
             outcome = (JobState.FAILED, None, failure.code, failure.message)
-        except Exception:
-            _LOGGER.exception("Job %s (%s) failed unexpectedly", job.job_id, job.kind)
+        except Exception as error:
+            log_failure(
+                _LOGGER, "Job %s (%s) failed unexpectedly", job.job_id, job.kind, error=error
+            )
             outcome = (
                 JobState.FAILED,
                 None,
@@ -393,7 +439,10 @@ class JobRunner:
         error_code: str | None,
         error_message: str | None,
     ) -> None:
-        """Record how a job ended and start queued heavy jobs."""
+        """Record how a job ended and start what waits in its lane."""
+        if state is JobState.SUCCEEDED:
+            # Bounded here, once, so every snapshot (WebSocket, polling) stays small.
+            result = cap_result(result)
         with self._lock:
             job.state = state
             job.result = result
@@ -402,16 +451,16 @@ class JobRunner:
             job.finished_at = time.time()
             self._threads.pop(job.job_id, None)
             to_start: list[Job] = []
-            if job.is_heavy:
-                self._running_heavy -= 1
-                if not self._is_shut_down:
-                    to_start = self._take_startable_locked()
-                    self._renumber_queue_locked()
+            lane = self._lane_of(job)
+            lane.running -= 1
+            if not self._is_shut_down:
+                to_start = lane.take_startable()
+                lane.renumber()
         self._notify(job)
         for startable in to_start:
             self._start_thread(startable)
         if to_start:
-            self._notify_queue()
+            self._notify_queue(job.is_heavy)
 
     def _forget_old_jobs_locked(self) -> None:
         """Drop the oldest finished jobs beyond FINISHED_JOBS_KEPT."""

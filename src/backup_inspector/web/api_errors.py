@@ -6,6 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
+from backup_inspector.web.request_json import RequestJsonError, parse_json_object
+
 
 class ApiError(Exception):
     """A request that cannot be served, with the HTTP status, a stable code and a message.
@@ -37,14 +39,13 @@ def bad_request(message: str, code: str = "bad-request") -> ApiError:
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 ApiError."""
+    """The request body as a JSON object, or a 400 ApiError (request_json.py says why)."""
+    raw = await request.read()
     try:
-        body = await request.json()
-    except ValueError as error:
-        raise bad_request("The request body is not valid JSON.") from error
-    if not isinstance(body, dict):
-        raise bad_request("The request body must be a JSON object.")
-    return body
+        return parse_json_object(raw)
+    except RequestJsonError as error:
+        # `from None`: nothing of the body (a password) travels on in the chain.
+        raise bad_request(str(error)) from None
 
 
 def require_string(body: dict[str, Any], key: str, *, max_length: int = 4096) -> str:

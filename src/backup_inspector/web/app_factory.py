@@ -120,7 +120,9 @@ async def _services_context(app: web.Application) -> AsyncIterator[None]:
         settings=settings,
         registry=BackupRegistry(settings.backup_dir),
         passwords=passwords,
-        jobs=JobRunner(max_heavy_jobs=settings.max_heavy_jobs),
+        jobs=JobRunner(
+            max_heavy_jobs=settings.max_heavy_jobs, max_light_jobs=settings.max_light_jobs
+        ),
         listings=listing_cache_for(store, passwords),
         check_history=CheckHistory(settings.data_dir),
         events=EventHub(asyncio.get_running_loop()),
@@ -145,7 +147,7 @@ async def _services_context(app: web.Application) -> AsyncIterator[None]:
             await watcher
         services.passwords.forget_all()
         await asyncio.get_running_loop().run_in_executor(None, services.jobs.shutdown)
-        services.executor.shutdown(wait=False, cancel_futures=True)
+        services.shutdown_pools()
 
 
 async def _close_websockets(app: web.Application) -> None:

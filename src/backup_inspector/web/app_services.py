@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -15,6 +12,14 @@ from aiohttp import web
 from backup_inspector.inspection.job_runner import JobRunner
 from backup_inspector.web.api_errors import ApiError
 from backup_inspector.web.backup_registry import BackupRegistry, KnownBackup
+from backup_inspector.web.blocking_pools import (
+    BlockingPool,
+    ConcurrencyLimit,
+    archive_read_pool,
+    catalog_pool,
+    download_limit,
+    folder_scan_pool,
+)
 from backup_inspector.web.check_history import CheckHistory
 from backup_inspector.web.event_hub import EventHub
 from backup_inspector.web.listing_cache import ListingCache, ListingKey
@@ -24,8 +29,6 @@ from backup_inspector.web.web_settings import WebSettings
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
 ResultT = TypeVar("ResultT")
-
-BLOCKING_WORKERS = 4  # folder scans, quick checks, previews and downloads
 
 
 @dataclass
@@ -39,20 +42,31 @@ class AppServices:
     listings: ListingCache
     check_history: CheckHistory
     events: EventHub
-    executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(
-            max_workers=BLOCKING_WORKERS, thread_name_prefix="web-blocking"
-        )
-    )
+    catalog: BlockingPool = field(default_factory=catalog_pool)
+    archive_reads: BlockingPool = field(default_factory=archive_read_pool)
+    folder_scans: BlockingPool = field(default_factory=folder_scan_pool)
+    downloads: ConcurrencyLimit = field(default_factory=download_limit)
 
     async def run_blocking(self, function: Callable[..., ResultT], *args: Any) -> ResultT:
-        """Run a blocking call in a worker thread, off the event loop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, functools.partial(function, *args))
+        """Run a quick blocking call (saved file list, search, plan) off the event loop."""
+        return await self.catalog.run(function, *args)
+
+    async def run_archive_read(self, function: Callable[..., ResultT], *args: Any) -> ResultT:
+        """Run a call that reads inside an archive, in its own bounded pool.
+
+        Kept apart from run_blocking so that a slow read (a huge file, a
+        damaged archive) never delays the backup list; a 503 when too many wait.
+        """
+        return await self.archive_reads.run(function, *args)
+
+    def shutdown_pools(self) -> None:
+        """Stop the thread pools (at app cleanup)."""
+        for pool in (self.catalog, self.archive_reads, self.folder_scans):
+            pool.shutdown()
 
     async def refresh_backups(self) -> set[str]:
         """Rescan the backup folder; forget listings of changed or vanished backups."""
-        changed = await self.run_blocking(self.registry.refresh)
+        changed = await self.folder_scans.run(self.registry.refresh)
         for backup_id in changed:
             current = self.registry.get(backup_id)
             # Listings of the file as it is now stay: one may have started

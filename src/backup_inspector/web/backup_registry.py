@@ -141,9 +141,11 @@ class BackupRegistry:
                     if not entry.name.endswith(BACKUP_SUFFIX) or entry.name.startswith("."):
                         continue
                     try:
-                        if not entry.is_file():
+                        # Regular files only: a symlink (zz.tar -> /etc/passwd)
+                        # or a FIFO in the folder is not a backup.
+                        if not entry.is_file(follow_symlinks=False):
                             continue
-                        stat = entry.stat()
+                        stat = entry.stat(follow_symlinks=False)
                     except OSError:
                         continue  # vanished between listing and stat
                     found[backup_id_for(entry.name)] = (

@@ -125,7 +125,7 @@ async def set_password(request: web.Request) -> web.Response:
     if not overview.is_protected:
         raise bad_request("This backup is not encrypted: no password is needed.", "not-protected")
     with explained_os_errors(known.path):
-        report = await services.run_blocking(
+        report = await services.run_archive_read(
             quick_check, overview, password, None, current_target(request.app)
         )
     report_json = report.to_json()

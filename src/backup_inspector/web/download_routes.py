@@ -182,16 +182,17 @@ async def download_file(request: web.Request) -> web.StreamResponse:
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     cancel = CancelToken()
     sink = QueueSink(loop, queue, cancel)
-    start_reader_thread(
-        overview,
-        ticket.archive_name,
-        ticket.path,
-        services.passwords.get(known.backup_id),
-        sink,
-        cancel,
-    )
+    release_slot = services.downloads.take()  # 503 when too many downloads run
     response: web.StreamResponse | None = None
     try:
+        start_reader_thread(
+            overview,
+            ticket.archive_name,
+            ticket.path,
+            services.passwords.get(known.backup_id),
+            sink,
+            cancel,
+        )
         while True:
             kind, value = await queue.get()
             if kind == "entry":
@@ -227,6 +228,7 @@ async def download_file(request: web.Request) -> web.StreamResponse:
         return response
     finally:
         cancel.cancel()
+        release_slot()
 
 
 def _looks_binary(content: bytes) -> bool:
@@ -247,7 +249,7 @@ async def preview_file(request: web.Request) -> web.Response:
         )
     cancel = CancelToken()
     try:
-        result = await services.run_blocking(
+        result = await services.run_archive_read(
             read_for_preview,
             require_overview(known),
             archive_name,

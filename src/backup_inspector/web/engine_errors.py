@@ -60,5 +60,6 @@ def api_error_for(failure: JobFailedError) -> ApiError:
         "disk-full": 507,
         "permission-denied": 403,
         "entry-not-found": 404,
+        "busy": 503,
     }.get(failure.code, 500 if failure.code == "io-error" else 400)
     return ApiError(status, failure.code, failure.message)

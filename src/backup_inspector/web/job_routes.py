@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from backup_inspector import __version__
+from backup_inspector.inspection.job_runner import JobState
 from backup_inspector.web.api_errors import ApiError, read_json_object
 from backup_inspector.web.app_services import AppServices, services_of
 from backup_inspector.web.middlewares import is_cross_site
@@ -23,6 +25,11 @@ from backup_inspector.web.middlewares import is_cross_site
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
+
+# Home Assistant's ingress hop refuses messages above about 4 MiB; job results
+# are capped to a quarter of this (inspection/result_caps.py), so only a bug
+# can reach it, and then the event is cut rather than the socket.
+MAX_WEBSOCKET_MESSAGE_BYTES = 1024 * 1024
 
 OPEN_WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_websockets", set)
 
@@ -76,6 +83,45 @@ async def show_info(request: web.Request) -> web.Response:
     )
 
 
+def _bounded_message(event: dict[str, Any]) -> str:
+    """`event` as JSON text under MAX_WEBSOCKET_MESSAGE_BYTES.
+
+    A job event that is too large loses its result (the page can still poll
+    the job); anything else too large is replaced by a notice.
+    """
+    text = json.dumps(event)
+    if len(text.encode()) <= MAX_WEBSOCKET_MESSAGE_BYTES:
+        return text
+    _LOGGER.warning("A %s event was too large for the WebSocket and was cut", event.get("type"))
+    if event.get("type") == "job":
+        job = dict(event["job"], result=None, result_omitted=True)
+        return json.dumps({"type": "job", "job": job})
+    return json.dumps({"type": "event-omitted", "original_type": event.get("type")})
+
+
+async def _send_event(websocket: web.WebSocketResponse, event: dict[str, Any]) -> None:
+    """Send one event as a message of bounded size."""
+    await websocket.send_str(_bounded_message(event))
+
+
+async def _send_hello(websocket: web.WebSocketResponse, services: AppServices) -> None:
+    """The greeting with the jobs still going, then each finished job as its own event.
+
+    Finished jobs carry results of up to a few hundred KB each, and up to
+    FINISHED_JOBS_KEPT are remembered: sent in one hello they could add up
+    to many MB, so each goes in a message of its own.
+    """
+    snapshots = services.jobs.snapshots()
+    finished = [job for job in snapshots if JobState(job["state"]).is_finished]
+    going = [job for job in snapshots if not JobState(job["state"]).is_finished]
+    await _send_event(
+        websocket,
+        {"type": "hello", "backups_version": services.registry.version, "jobs": going},
+    )
+    for job in finished:
+        await _send_event(websocket, {"type": "job", "job": job})
+
+
 async def _forward_events(
     websocket: web.WebSocketResponse,
     queue: asyncio.Queue[dict[str, Any] | None],
@@ -91,7 +137,7 @@ async def _forward_events(
             continue
         if event is None:
             return
-        await websocket.send_json(event)
+        await _send_event(websocket, event)
 
 
 async def _read_client_messages(websocket: web.WebSocketResponse) -> None:
@@ -115,13 +161,7 @@ async def event_socket(request: web.Request) -> web.WebSocketResponse:
     open_websockets.add(websocket)
     queue = services.events.subscribe()
     try:
-        await websocket.send_json(
-            {
-                "type": "hello",
-                "backups_version": services.registry.version,
-                "jobs": services.jobs.snapshots(),
-            }
-        )
+        await _send_hello(websocket, services)
         sender = asyncio.create_task(
             _forward_events(websocket, queue, services.settings.websocket_keepalive_s)
         )

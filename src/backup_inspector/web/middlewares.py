@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
+from backup_inspector.inspection.failure_log import log_failure
 from backup_inspector.inspection.job_runner import JobFailedError
 from backup_inspector.web.api_errors import ApiError, error_response
 from backup_inspector.web.engine_errors import api_error_for
@@ -43,12 +44,21 @@ HTTP_STATUS_CODES = {
 }
 
 
-def parse_trusted_proxies(addresses: Iterable[str]) -> tuple[IpNetwork, ...]:
-    """Parse addresses or networks ("172.30.32.2", "10.0.0.0/8"); loopback is added."""
-    networks: list[IpNetwork] = [
-        ipaddress.ip_network("127.0.0.0/8"),
-        ipaddress.ip_network("::1/128"),
-    ]
+MAX_LOGGED_PEERS = 100
+LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
+
+
+def parse_trusted_proxies(
+    addresses: Iterable[str], *, include_loopback: bool = True
+) -> tuple[IpNetwork, ...]:
+    """Parse addresses or networks ("172.30.32.2", "10.0.0.0/8"); loopback is added.
+
+    `include_loopback=False` is for tests, which connect from loopback and
+    need to look untrusted.
+    """
+    networks: list[IpNetwork] = []
+    if include_loopback:
+        networks.extend(ipaddress.ip_network(network) for network in LOOPBACK_NETWORKS)
     for address in addresses:
         networks.append(ipaddress.ip_network(address.strip(), strict=False))
     return tuple(networks)
@@ -82,18 +92,34 @@ def is_trusted_peer(address: str | None, trusted: tuple[IpNetwork, ...]) -> bool
     return any(ip.version == network.version and ip in network for network in trusted)
 
 
+class RefusedPeers:
+    """Logs each refused address once (up to MAX_LOGGED_PEERS), so a flood cannot fill the log."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def note(self, address: str | None) -> None:
+        """Log a refused peer the first time it is seen."""
+        key = address or "?"
+        if key not in self._seen and len(self._seen) < MAX_LOGGED_PEERS:
+            self._seen.add(key)
+            _LOGGER.warning("Refused a connection from %s: not the ingress proxy", address)
+
+
 def peer_allow_list_middleware(trusted: tuple[IpNetwork, ...]) -> Callable[..., object]:
-    """403 for every connection whose socket peer is not a trusted proxy or loopback."""
-    refused_peers: set[str] = set()
+    """403 for every request whose socket peer is not a trusted proxy or loopback.
+
+    The server refuses such peers when it accepts the connection already
+    (connection_guard.py); this stays for any other way the app is served.
+    """
+    refused_peers = RefusedPeers()
 
     @web.middleware
     async def peer_allow_list(request: web.Request, handler: Handler) -> web.StreamResponse:
         """Serve trusted peers; answer everyone else 403 (logged once per address)."""
         address = socket_peer_address(request)
         if not is_trusted_peer(address, trusted):
-            if address not in refused_peers and len(refused_peers) < 100:
-                refused_peers.add(address or "?")
-                _LOGGER.warning("Refused a connection from %s: not the ingress proxy", address)
+            refused_peers.note(address)
             return error_response(
                 403,
                 "untrusted-peer",
@@ -169,8 +195,9 @@ async def json_errors_middleware(request: web.Request, handler: Handler) -> web.
         return error_response(error.status, code, message)
     except ConnectionResetError:
         raise  # the browser went away; aiohttp closes the connection quietly
-    except Exception:
-        _LOGGER.exception("Request %s %s failed", request.method, request.path)
+    except Exception as error:
+        # Type and stack only: the exception's text may quote the request (a password).
+        log_failure(_LOGGER, "Request %s %s failed", request.method, request.path, error=error)
         return error_response(
             500,
             "internal-error",

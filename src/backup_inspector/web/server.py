@@ -19,6 +19,8 @@ from aiohttp import web
 
 from backup_inspector.addon_options import load_addon_options
 from backup_inspector.web.app_factory import create_app
+from backup_inspector.web.connection_guard import GuardedTCPSite
+from backup_inspector.web.middlewares import parse_trusted_proxies
 from backup_inspector.web.serve_arguments import (  # noqa: F401 - re-exported
     DEFAULT_PORT,
     add_serve_arguments,
@@ -82,7 +84,13 @@ async def serve_until_stopped(settings: WebSettings, host: str, port: int) -> No
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        site = GuardedTCPSite(
+            runner,
+            host,
+            port,
+            parse_trusted_proxies(settings.trusted_proxies),
+            settings.header_timeout_s,
+        )
         await site.start()
         _LOGGER.info(
             "Backup Inspector listens on http://%s:%d/ (backups: %s, share: %s)",

@@ -29,8 +29,10 @@ class WebSettings:
     password_idle_s: float = DEFAULT_PASSWORD_IDLE_MINUTES * 60.0
     trusted_proxies: tuple[str, ...] = (SUPERVISOR_INGRESS_PROXY,)
     max_heavy_jobs: int = 1
+    max_light_jobs: int = 4
     folder_poll_interval_s: float = 3.0
     websocket_keepalive_s: float = 20.0
+    header_timeout_s: float = 5.0  # a connection's first request headers, then it is dropped
     remember_index: bool = False
     # Free space extraction keeps on the share folder's disk unless the user confirms.
     disk_reserve_bytes: int = DEFAULT_DISK_RESERVE_BYTES
