@@ -8,11 +8,15 @@ Folder sizes add up every file below them.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import tempfile
 import threading
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from backup_inspector.backup_format.tar_entry import EntryType, TarEntry
@@ -179,8 +183,7 @@ class ArchiveIndex:
     """Thread-safe index of one archive's entries; a listing job adds, handlers read.
 
     A million entries as Python objects took about 500 MB, so the entries go
-    to a private temporary SQLite database as they arrive, a batch at a time
-    (SQLite unlinks the file on opening it: nothing is left after a crash).
+    to a private temporary SQLite database as they arrive, a batch at a time.
     Memory holds one batch and SQLite's small page cache; folder pages,
     searches and the export read the database with a limit.
     """
@@ -188,14 +191,14 @@ class ArchiveIndex:
     def __init__(self, archive_name: str) -> None:
         self.archive_name = archive_name
         self._lock = threading.Lock()
-        connection = sqlite3.connect("", check_same_thread=False)
+        connection, spill_path = _open_spill_database()
         connection.execute("PRAGMA journal_mode = OFF")
         connection.execute("PRAGMA synchronous = OFF")
         connection.execute(f"PRAGMA cache_size = -{SPILL_CACHE_KIB}")
         connection.executescript(_SCHEMA)
         self._connection = connection
         # Dropped indexes close their database (and so free its file) without being told.
-        self._closer = weakref.finalize(self, connection.close)
+        self._closer = weakref.finalize(self, _close_spill_database, connection, spill_path)
         self._pending: list[TarEntry] = []
         self._entry_count = 0
         self._is_complete = False
@@ -457,6 +460,35 @@ class ArchiveIndex:
                 rank += 1
             last = rows[-1]
             after = (last[1], last[-2], last[0])
+
+
+def _open_spill_database() -> tuple[sqlite3.Connection, Path]:
+    """A new database in Python's temporary folder, unlinked at once where the OS allows.
+
+    Not SQLite's own anonymous temporary database: SQLite picks /var/tmp
+    first, which the add-on's AppArmor profile does not let it write, and it
+    would only find out when the cache first spills. Python's tempfile tries
+    each folder by writing to it. Unlinked, the file disappears with the
+    process even after a crash; names of encrypted backups never outlive it.
+    """
+    descriptor, name = tempfile.mkstemp(prefix="backup-inspector-listing-", suffix=".sqlite")
+    os.close(descriptor)
+    path = Path(name)
+    try:
+        connection = sqlite3.connect(path, check_same_thread=False)
+    except sqlite3.Error:
+        path.unlink(missing_ok=True)
+        raise
+    with contextlib.suppress(OSError):  # Windows keeps an open file; then it goes on close
+        path.unlink()
+    return connection, path
+
+
+def _close_spill_database(connection: sqlite3.Connection, path: Path) -> None:
+    """Close a listing's database and remove its file if it still exists."""
+    connection.close()
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def outermost_paths(paths: list[str]) -> list[str]:
