@@ -13,7 +13,12 @@ from typing import Any
 from aiohttp import web
 
 from backup_inspector.backup_format.tar_entry import normalise_member_path
-from backup_inspector.inspection.archive_index import ROOT, ArchiveIndex, BrowsableIndex
+from backup_inspector.inspection.archive_index import (
+    ROOT,
+    ArchiveIndex,
+    BrowsableIndex,
+    ListingPage,
+)
 from backup_inspector.inspection.backup_overview import BackupOverview, InnerArchive
 from backup_inspector.inspection.job_runner import JobContext, JobFailedError
 from backup_inspector.inspection.listing_job import list_entries
@@ -190,6 +195,17 @@ def breadcrumbs(archive: InnerArchive, folder: str) -> list[dict[str, str]]:
     return crumbs
 
 
+def _read_page(
+    index: BrowsableIndex, folder: str, name_filter: str, offset: int, limit: int
+) -> ListingPage:
+    """One page of a search, or of a folder (404 for a folder a complete listing lacks)."""
+    if name_filter:
+        return index.search(name_filter, offset, limit)
+    if folder != ROOT and not index.has_folder(folder) and index.is_complete:
+        raise ApiError(404, "unknown-folder", f"There is no folder '{folder}' in this archive.")
+    return index.folder_page(folder, offset, limit)
+
+
 @routes.post("/api/backups/{backup_id}/browse")
 async def browse_folder(request: web.Request) -> web.Response:
     """One page of a folder (or of a name filter across the archive)."""
@@ -206,13 +222,9 @@ async def browse_folder(request: web.Request) -> web.Response:
     index = services.listings.get(services.listing_key(known, archive.name))
     if index is None:
         raise ApiError(409, "not-listed", "Open the archive first: its listing has not started.")
-    if name_filter:
-        # A search reads every entry (from disk, for a saved index): off the event loop.
-        page = await services.run_blocking(index.search, name_filter, offset, limit)
-    else:
-        if folder != ROOT and not index.has_folder(folder) and index.is_complete:
-            raise ApiError(404, "unknown-folder", f"There is no folder '{folder}' in this archive.")
-        page = index.folder_page(folder, offset, limit)
+    # Every index reads SQLite (a listing's own database, or a saved one) and a
+    # search reads every name, a chunk at a time: off the event loop.
+    page = await services.run_blocking(_read_page, index, folder, name_filter, offset, limit)
     return web.json_response(
         {
             "archive": archive.name,
