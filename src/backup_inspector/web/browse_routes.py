@@ -197,13 +197,18 @@ def breadcrumbs(archive: InnerArchive, folder: str) -> list[dict[str, str]]:
 
 def _read_page(
     index: BrowsableIndex, folder: str, name_filter: str, offset: int, limit: int
-) -> ListingPage:
-    """One page of a search, or of a folder (404 for a folder a complete listing lacks)."""
+) -> tuple[ListingPage, dict[str, Any]]:
+    """One page of a search or of a folder, and the listing's status after it.
+
+    404 for a folder that a complete listing does not have.
+    """
     if name_filter:
-        return index.search(name_filter, offset, limit)
-    if folder != ROOT and not index.has_folder(folder) and index.is_complete:
-        raise ApiError(404, "unknown-folder", f"There is no folder '{folder}' in this archive.")
-    return index.folder_page(folder, offset, limit)
+        page = index.search(name_filter, offset, limit)
+    else:
+        if folder != ROOT and not index.has_folder(folder) and index.is_complete:
+            raise ApiError(404, "unknown-folder", f"There is no folder '{folder}' in this archive.")
+        page = index.folder_page(folder, offset, limit)
+    return page, index.status_json()
 
 
 @routes.post("/api/backups/{backup_id}/browse")
@@ -224,7 +229,9 @@ async def browse_folder(request: web.Request) -> web.Response:
         raise ApiError(409, "not-listed", "Open the archive first: its listing has not started.")
     # Every index reads SQLite (a listing's own database, or a saved one) and a
     # search reads every name, a chunk at a time: off the event loop.
-    page = await services.run_blocking(_read_page, index, folder, name_filter, offset, limit)
+    page, status = await services.run_blocking(
+        _read_page, index, folder, name_filter, offset, limit
+    )
     return web.json_response(
         {
             "archive": archive.name,
@@ -235,6 +242,6 @@ async def browse_folder(request: web.Request) -> web.Response:
             "total": page.total,
             "offset": page.offset,
             "limit": limit,
-            "listing": index.status_json(),
+            "listing": status,
         }
     )
