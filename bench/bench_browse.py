@@ -50,18 +50,22 @@ FOLDER_PAGES = [
 
 
 # ---------------------------------------------------------------- generation
-def backup_path(encryption: str) -> Path:
-    """Where the generated backup of this variant lives."""
-    return DATA_DIR / f"browse_100k_{encryption}.tar"
+def backup_path(encryption: str, size: str = "100k") -> Path:
+    """Where the generated backup of this variant (and size) lives."""
+    return DATA_DIR / f"browse_{size}_{encryption}.tar"
+
+
+def write_share_backup(path: Path, specs: list[Any], encryption: str, compressed: bool) -> None:
+    """A backup of one 'share' archive holding `specs`."""
+    from backup_inspector.demo.backup_writer import ArchiveSpec, write_backup  # noqa: PLC0415
+
+    archive = ArchiveSpec(ARCHIVE, specs, compressed=compressed, encryption=encryption)  # type: ignore[arg-type]
+    write_backup(path, [archive], password=PASSWORD if encryption != "none" else None)
 
 
 def build_backup(path: Path, encryption: str) -> None:
     """One 'share' archive with 100 000 small files in nested folders and one large folder."""
-    from backup_inspector.demo.backup_writer import (  # noqa: PLC0415
-        ArchiveSpec,
-        FileSpec,
-        write_backup,
-    )
+    from backup_inspector.demo.backup_writer import FileSpec  # noqa: PLC0415
 
     specs = [FileSpec("tree", type="dir"), FileSpec("flat", type="dir")]
     for top in range(TREE_TOP):
@@ -77,8 +81,7 @@ def build_backup(path: Path, encryption: str) -> None:
         FileSpec(f"flat/f{number:05d}.log", content=b"x" * (number % 97))
         for number in range(FLAT_FILES)
     )
-    archive = ArchiveSpec(ARCHIVE, specs, encryption=encryption)  # type: ignore[arg-type]
-    write_backup(path, [archive], password=PASSWORD if encryption != "none" else None)
+    write_share_backup(path, specs, encryption, compressed=True)
 
 
 def index_dir(encryption: str) -> Path:
@@ -124,18 +127,9 @@ def page_figures(index: Any) -> dict[str, dict[str, float]]:
 MILLION_FOLDERS, MILLION_PER_FOLDER = 1000, 1000  # a folder entry and 999 empty files each
 
 
-def million_path(encryption: str) -> Path:
-    """Where the generated 1 M-entry backup of this variant lives."""
-    return DATA_DIR / f"browse_1m_{encryption}.tar"
-
-
 def build_million(path: Path, encryption: str) -> None:
     """One uncompressed 'share' archive of 1 000 000 entries with empty files."""
-    from backup_inspector.demo.backup_writer import (  # noqa: PLC0415
-        ArchiveSpec,
-        FileSpec,
-        write_backup,
-    )
+    from backup_inspector.demo.backup_writer import FileSpec  # noqa: PLC0415
 
     specs = []
     for folder_number in range(MILLION_FOLDERS):
@@ -145,23 +139,17 @@ def build_million(path: Path, encryption: str) -> None:
             FileSpec(f"{folder}/file-{number:06d}.txt", content=b"")
             for number in range(MILLION_PER_FOLDER - 1)
         )
-    archive = ArchiveSpec(ARCHIVE, specs, compressed=False, encryption=encryption)  # type: ignore[arg-type]
-    write_backup(path, [archive], password=PASSWORD if encryption != "none" else None)
+    write_share_backup(path, specs, encryption, compressed=False)
 
 
 # ---------------------------------------------------------------- measurements (in children)
 def measure_listing(encryption: str) -> dict[str, Any]:
     """Listing into a memory index, its folder pages, then saving it (the first read)."""
-    from backup_inspector.inspection.archive_index import ArchiveIndex  # noqa: PLC0415
     from backup_inspector.inspection.backup_overview import open_backup  # noqa: PLC0415
-    from backup_inspector.inspection.index_store import identify_backup  # noqa: PLC0415
     from backup_inspector.inspection.listing_job import list_entries  # noqa: PLC0415
 
     path = backup_path(encryption)
-    password = PASSWORD if encryption != "none" else None
-    shutil.rmtree(index_dir(encryption).parent, ignore_errors=True)
-    identity = identify_backup(path)
-    index = ArchiveIndex(ARCHIVE)
+    password, identity, index = _fresh_listing(path, encryption)
     arrivals: list[float] = []
 
     def on_entry(entry: Any) -> None:
@@ -193,6 +181,16 @@ def measure_listing(encryption: str) -> dict[str, Any]:
         "index_file_mb": sum(f.stat().st_size for f in files) / 1024 / 1024,
         "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _fresh_listing(path: Path, encryption: str) -> tuple[str | None, Any, Any]:
+    """(password, identity before listing, empty ArchiveIndex), with no saved index left over."""
+    from backup_inspector.inspection.archive_index import ArchiveIndex  # noqa: PLC0415
+    from backup_inspector.inspection.index_store import identify_backup  # noqa: PLC0415
+
+    shutil.rmtree(index_dir(encryption).parent, ignore_errors=True)
+    password = PASSWORD if encryption != "none" else None
+    return password, identify_backup(path), ArchiveIndex(ARCHIVE)
 
 
 class _EnoughEntries(Exception):
@@ -260,16 +258,11 @@ def measure_restart(encryption: str) -> dict[str, Any]:
 
 def measure_million_listing(encryption: str) -> dict[str, Any]:
     """List 1 M entries into an ArchiveIndex (as the listing job does) and save it."""
-    from backup_inspector.inspection.archive_index import ArchiveIndex  # noqa: PLC0415
     from backup_inspector.inspection.backup_overview import open_backup  # noqa: PLC0415
-    from backup_inspector.inspection.index_store import identify_backup  # noqa: PLC0415
     from backup_inspector.inspection.listing_job import list_entries  # noqa: PLC0415
 
-    path = million_path(encryption)
-    password = PASSWORD if encryption != "none" else None
-    shutil.rmtree(index_dir(encryption).parent, ignore_errors=True)
-    identity = identify_backup(path)
-    index = ArchiveIndex(ARCHIVE)
+    path = backup_path(encryption, "1m")
+    password, identity, index = _fresh_listing(path, encryption)
     started = time.perf_counter()
     check = list_entries(open_backup(path), ARCHIVE, password, on_entry=index.add)
     index.finish(check.to_json())
@@ -300,7 +293,7 @@ def measure_million_search(encryption: str) -> dict[str, Any]:
 
     is_protected = encryption != "none"
     password = PASSWORD if is_protected else None
-    identity = identify_backup(million_path(encryption))
+    identity = identify_backup(backup_path(encryption, "1m"))
     stored = make_store(encryption).open_index(
         identity, ARCHIVE, is_protected=is_protected, password=password
     )
@@ -416,7 +409,7 @@ def print_million(variant: str, listing: dict[str, Any], search: dict[str, Any])
 def run_million(variants: list[str]) -> None:
     """Generate (once) and measure the 1 M-entry backups."""
     for variant in variants:
-        path = million_path(variant)
+        path = backup_path(variant, "1m")
         if not path.exists():
             started = time.perf_counter()
             build_million(path, variant)
