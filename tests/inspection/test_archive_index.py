@@ -93,3 +93,13 @@ def test_many_batches_page_search_and_export_like_one(
     exported = list(index.export_paths())
     assert [item.rank for item in exported if item.parent == "big"] == list(range(count))
     assert [item.path for item in exported][:2] == ["big", "big/F00000.dat"]
+
+
+def test_sizes_and_times_past_64_bits_are_listed_not_fatal() -> None:
+    """A damaged header's impossible size or time is listed as a float, and totals still add."""
+    index = ArchiveIndex("share")
+    index.add(TarEntry("huge.bin", "huge.bin", EntryType.FILE, 2**70, 10**400, 0o644))
+    index.add(file_entry("small.txt", 5))
+    (row,) = [row for row in index.folder_page(ROOT, 0, 10).rows if row["name"] == "huge.bin"]
+    assert (row["size"], row["mtime"]) == (float(2**70), float("inf"))
+    assert index.status_json()["total_size"] == float(2**70) + 5

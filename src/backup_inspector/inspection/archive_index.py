@@ -9,6 +9,7 @@ Folder sizes add up every file below them.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sqlite3
 import tempfile
@@ -101,6 +102,7 @@ FLUSH_ENTRIES = 2000  # entries buffered before they go to the database (and a p
 SQL_PARAMETERS = 500  # paths per "IN (...)" lookup, well under SQLite's parameter limit
 SPILL_CACHE_KIB = 4096  # SQLite page cache of one listing; the rest of its pages stay on disk
 FOLDER, OTHER = 0, 1  # the `kind` column: folders sort first
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # SQLite's INTEGER
 
 # One row per path, the root ("" with no parent) included. Text is stored as
 # BLOBs of surrogate-escaped UTF-8 (tar names may hold undecodable bytes), so
@@ -162,6 +164,20 @@ ON CONFLICT (path) DO UPDATE SET kind = 0
 def _key(path: str) -> bytes:
     """The stored form of a path or name (tar names may carry escaped raw bytes)."""
     return path.encode("utf-8", "surrogateescape")
+
+
+def _storable(number: float) -> float:
+    """`number` as SQLite can bind it: integers past 64 bits become (possibly infinite) floats.
+
+    A damaged header can claim any size or time; the entry is listed before
+    its data is found missing, and must not stop the listing.
+    """
+    if isinstance(number, int) and not INT64_MIN <= number <= INT64_MAX:
+        try:
+            return float(number)
+        except OverflowError:
+            return math.inf if number > 0 else -math.inf
+    return number
 
 
 def _text(stored: bytes) -> str:
@@ -261,7 +277,10 @@ class ArchiveIndex:
         execute(
             "UPDATE entries SET total_size = total_size + ?, file_count = file_count + ? "
             "WHERE path = ?",
-            [(size, count, _key(folder)) for folder, (size, count) in _rolled_up(direct_totals)],
+            [
+                (_storable(size), count, _key(folder))
+                for folder, (size, count) in _rolled_up(direct_totals)
+            ],
         )
 
     def _known_locked(self, paths: list[str]) -> dict[str, _Known]:
@@ -541,8 +560,8 @@ def _entry_row(entry: TarEntry, parent: str, kind: int) -> tuple[Any, ...]:
         _key(name_of(entry.path).casefold()),
         kind,
         entry.type.value,
-        entry.size,
-        entry.mtime,
+        _storable(entry.size),
+        _storable(entry.mtime),
         entry.mode,
         _key(entry.link),
         raw_name,
