@@ -8,6 +8,7 @@ re-asks for the folder it shows whenever the listing job reports progress.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from aiohttp import web
@@ -93,11 +94,18 @@ def _listing_work(
     archive: InnerArchive,
     index: ArchiveIndex,
     key: ListingKey,
+    started: threading.Event,
 ):
-    """The job body of one listing: fill the index as entries are read."""
+    """The job body of one listing: fill the index as entries are read.
+
+    It waits for `started`: the index learns its job id only after the job
+    was submitted, and a small archive listed before that would be left
+    marked as still running under a job that already ended.
+    """
 
     def run_listing(context: JobContext) -> dict[str, Any]:
         """List the archive into the index; record how the listing ended."""
+        started.wait()
         password = services.passwords.get(known.backup_id)
         try:
             with explained_os_errors(known.path):
@@ -155,14 +163,18 @@ def ensure_listing(
         index, is_new = services.listings.get_or_create(key)
     if is_new:
         assert isinstance(index, ArchiveIndex)  # only a memory index is ever new
-        job = services.jobs.submit(
-            "listing",
-            f"Listing {archive.file_name} of {known.display_name}",
-            _listing_work(services, known, overview, archive, index, key),
-            subject=known.backup_id,
-            is_heavy=True,
-        )
-        index.start(job.job_id)
+        started = threading.Event()
+        try:
+            job = services.jobs.submit(
+                "listing",
+                f"Listing {archive.file_name} of {known.display_name}",
+                _listing_work(services, known, overview, archive, index, key, started),
+                subject=known.backup_id,
+                is_heavy=True,
+            )
+            index.start(job.job_id)
+        finally:
+            started.set()
     return index
 
 
