@@ -14,6 +14,7 @@ import pytest
 
 from backup_inspector.backup_format.tar_entry import EntryType, TarEntry
 from backup_inspector.demo.backup_writer import ArchiveSpec, FileSpec, files_to_specs, write_backup
+from backup_inspector.inspection import index_store
 from backup_inspector.inspection.archive_index import ROOT, ArchiveIndex, BrowsableIndex
 from backup_inspector.inspection.backup_overview import open_backup
 from backup_inspector.inspection.index_codec import KdfLimits, UnreadableRowError
@@ -501,3 +502,22 @@ def test_sealed_indexes_are_removed_when_remember_index_is_off(
         forgetting.path_for(plain_listing.identity, "share")
     ]
     assert forgetting.open_index(plain_listing.identity, "share", is_protected=False, password=None)
+
+
+def test_sealed_search_pages_a_window_of_matches_and_counts_them_all(
+    tmp_path: Path, sealed_listing: ListedArchive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sealed search keeps only the first matches by path; later pages are empty, not wrong."""
+    monkeypatch.setattr(index_store, "SEALED_SEARCH_WINDOW", 3)
+    listed = sealed_listing
+    store = make_store(tmp_path)
+    assert store.save(listed.identity, listed.index, is_protected=True, password=PASSWORD)
+    stored = store.open_index(listed.identity, "share", is_protected=True, password=PASSWORD)
+    assert stored is not None
+    everything = listed.index.search("e", 0, 100)
+    assert everything.total > 4 and everything.pageable is None
+    first = stored.search("e", 0, 2)
+    assert (first.rows, first.total, first.pageable) == (everything.rows[:2], everything.total, 3)
+    assert stored.search("e", 2, 2).rows == everything.rows[2:3]  # the window ends at 3
+    assert stored.search("e", 4, 2).rows == []
+    assert stored.search("e", 4, 2).total == everything.total

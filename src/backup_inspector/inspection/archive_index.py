@@ -16,7 +16,7 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,11 +37,17 @@ def name_of(path: str) -> str:
 
 @dataclass(frozen=True)
 class ListingPage:
-    """One page of a folder or of a search."""
+    """One page of a folder or of a search.
+
+    `pageable` is how many of the `total` can be paged through, set only
+    where that is fewer (a sealed index's search keeps a window of matches);
+    it is not part of a page's equality, which is about the rows.
+    """
 
     rows: list[dict[str, Any]]
     total: int
     offset: int
+    pageable: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

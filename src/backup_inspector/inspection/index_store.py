@@ -369,7 +369,12 @@ class StoredArchiveIndex:
         kept = heapq.nsmallest(window, found, key=lambda row: surrogate_safe_bytes(row["path"]))
         for _counted in found:
             pass  # nsmallest reads nothing for an empty window: the matches are only counted
-        return ListingPage(rows=kept[offset : offset + limit], total=total, offset=offset)
+        return ListingPage(
+            rows=kept[offset : offset + limit],
+            total=total,
+            offset=offset,
+            pageable=SEALED_SEARCH_WINDOW if total > SEALED_SEARCH_WINDOW else None,
+        )
 
     def _chunks(self, select: str) -> Iterator[tuple[Any, ...]]:
         """Every result of a keyset query (_PATH_KEYS_AFTER, _ROWS_AFTER), in path key order.

@@ -252,6 +252,9 @@ async def browse_folder(request: web.Request) -> web.Response:
             "breadcrumbs": breadcrumbs(archive, folder),
             "entries": page.rows,
             "total": page.total,
+            # Fewer than `total` when only the first matches can be paged (an encrypted
+            # backup's saved list); absent means all of them.
+            **({"pageable": page.pageable} if page.pageable is not None else {}),
             "offset": page.offset,
             "limit": limit,
             "listing": status,
