@@ -19,6 +19,15 @@ archive created so far, keyed by where they physically land. It is
 Home Assistant's rule, not ours: Backup Inspector's own extraction
 (`safe_paths`) stays stricter.
 
+The replay is linear in the length of each name: symbolic links live in a
+small tree of their own locations, and the part of a path below the last
+node of that tree is only counted, never copied (a 10 KB archive with names
+thousands of levels deep must not cost seconds per entry).
+
+Names longer than Linux allows (4 096 bytes in a path, 255 in one
+component) cannot be created: extraction raises ENAMETOOLONG, which
+`extractall` does not swallow, so the restore of that archive stops there.
+
 Simplification: climbing above the destination counts as leaving it, even
 when a later component would come back in by the destination's own name
 (the Supervisor extracts into a fresh temporary folder with a random name,
@@ -27,11 +36,16 @@ so that path cannot come back in there).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .tar_entry import EntryType, TarEntry
 
 MAX_SYMLINK_HOPS = 40  # Linux follows at most 40 links in one lookup (ELOOP)
+PATH_MAX_BYTES = 4096  # Linux PATH_MAX, terminating NUL included
+NAME_MAX_BYTES = 255  # ext4 and most Linux file systems
+# The Supervisor extracts below a temporary folder beside the backup, e.g.
+# /data/backup/tmpabcd1234/homeassistant/: room kept for that prefix.
+DESTINATION_PREFIX_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,33 @@ class _Outside(Exception):
         self.reason = reason
 
 
+@dataclass(eq=False)
+class _Node:
+    """A folder on the way to a symbolic link (or the link itself, with `link` set)."""
+
+    parent: _Node | None
+    name: str
+    children: dict[str, _Node] = field(default_factory=dict)
+    link: str | None = None
+
+    def path(self) -> str:
+        """Its path below the destination (only built for messages)."""
+        names: list[str] = []
+        node: _Node | None = self
+        while node is not None and node.parent is not None:
+            names.append(node.name)
+            node = node.parent
+        return "/".join(reversed(names))
+
+
+@dataclass
+class _Location:
+    """Where a walk is: a node of the link tree, plus names below it the tree does not hold."""
+
+    stack: list[_Node]
+    below: list[str] = field(default_factory=list)
+
+
 class TarFilterRehearsal:
     """Feed one archive's entries in order; `refusal` is the first one the filter refuses.
 
@@ -57,16 +98,18 @@ class TarFilterRehearsal:
     """
 
     def __init__(self) -> None:
-        self._symlinks: dict[tuple[str, ...], str] = {}
+        self._root = _Node(None, "")
         self.refusal: FilterRefusal | None = None
 
     def feed(self, entry: TarEntry) -> FilterRefusal | None:
         """Judge one entry; returns the refusal that stops the archive (once), else None."""
         if self.refusal is not None:
             return None
-        components = tuple(entry.raw_name.lstrip("/").split("/"))
+        name = entry.raw_name.lstrip("/")
+        components = name.split("/")
         try:
-            self._resolve(components)  # the filter's check: realpath of the whole name
+            _check_name_lengths(name, components)
+            self._resolve(components)  # the filter's check: realpath of the name
             if entry.type is EntryType.SYMLINK:
                 self._record_symlink(components, entry.link)
         except _Outside as outside:
@@ -74,7 +117,7 @@ class TarFilterRehearsal:
             return self.refusal
         return None
 
-    def _record_symlink(self, components: tuple[str, ...], target: str) -> None:
+    def _record_symlink(self, components: list[str], target: str) -> None:
         """Remember a new link where it physically lands: its parent resolved, its own name not.
 
         tarfile unlinks whatever is at the (unresolved) name and creates the
@@ -83,47 +126,78 @@ class TarFilterRehearsal:
         meaningful = [c for c in components if c not in ("", ".")]
         if not meaningful or meaningful[-1] == "..":
             return
-        parent = self._resolve(tuple(meaningful[:-1]))
-        self._symlinks[(*parent, meaningful[-1])] = target
+        parent = self._resolve(meaningful[:-1])
+        node = parent.stack[-1]
+        for name in [*parent.below, meaningful[-1]]:
+            child = node.children.get(name)
+            if child is None:
+                child = node.children[name] = _Node(node, name)
+            node = child
+        node.link = target
 
-    def _resolve(self, components: tuple[str, ...]) -> tuple[str, ...]:
+    def _resolve(self, components: list[str]) -> _Location:
         """Physical location of `components` below the destination, like realpath."""
-        hops = [0]
-        return self._walk((), components, hops)
+        location = _Location([self._root])
+        self._walk(location, components, [0])
+        return location
 
-    def _walk(
-        self, start: tuple[str, ...], components: tuple[str, ...], hops: list[int]
-    ) -> tuple[str, ...]:
-        location = start
+    def _walk(self, location: _Location, components: list[str], hops: list[int]) -> None:
         for component in components:
             if component in ("", "."):
                 continue
             if component == "..":
-                if not location:
+                if location.below:
+                    location.below.pop()
+                elif len(location.stack) > 1:
+                    location.stack.pop()
+                else:
                     raise _Outside("its path climbs out of the destination with '..'")
-                location = location[:-1]
                 continue
-            candidate = (*location, component)
-            target = self._symlinks.get(candidate)
-            if target is None:
-                location = candidate
+            if location.below:
+                location.below.append(component)  # no link lies below a name the tree lacks
                 continue
-            hops[0] += 1
-            if hops[0] > MAX_SYMLINK_HOPS:
-                raise _Outside("its path runs through a loop of symbolic links")
-            if target.startswith("/"):
-                raise _Outside(
-                    f"its path runs through the symbolic link '{'/'.join(candidate)}' "
-                    f"(extracted earlier from the same archive), which points to {target}"
-                )
-            try:
-                location = self._walk(location, tuple(target.split("/")), hops)
-            except _Outside as outside:
-                if "symbolic link" in outside.reason:
-                    raise
-                raise _Outside(
-                    f"its path runs through the symbolic link '{'/'.join(candidate)}' "
-                    f"(extracted earlier from the same archive), which leads out of the "
-                    f"destination ({target})"
-                ) from None
-        return location
+            child = location.stack[-1].children.get(component)
+            if child is None:
+                location.below.append(component)
+            elif child.link is None:
+                location.stack.append(child)
+            else:
+                self._follow(location, child, hops)
+
+    def _follow(self, location: _Location, link: _Node, hops: list[int]) -> None:
+        """Continue the walk through the symbolic link `link` (its target is relative to here)."""
+        target = link.link or ""
+        hops[0] += 1
+        if hops[0] > MAX_SYMLINK_HOPS:
+            raise _Outside("its path runs through a loop of symbolic links")
+        if target.startswith("/"):
+            raise _Outside(
+                f"its path runs through the symbolic link '{link.path()}' "
+                f"(extracted earlier from the same archive), which points to {target}"
+            )
+        try:
+            self._walk(location, target.split("/"), hops)
+        except _Outside as outside:
+            if "symbolic link" in outside.reason:
+                raise
+            raise _Outside(
+                f"its path runs through the symbolic link '{link.path()}' "
+                f"(extracted earlier from the same archive), which leads out of the "
+                f"destination ({target})"
+            ) from None
+
+
+def _check_name_lengths(name: str, components: list[str]) -> None:
+    """Refuse a name no Linux file system can create (ENAMETOOLONG stops extractall)."""
+    encoded = len(name.encode("utf-8", "surrogateescape"))
+    if encoded + DESTINATION_PREFIX_BYTES >= PATH_MAX_BYTES:
+        raise _Outside(
+            f"its name is {encoded:,} bytes long, more than Linux allows in a path "
+            f"({PATH_MAX_BYTES:,} bytes with the restore folder), so creating it fails"
+        )
+    for component in components:
+        if len(component.encode("utf-8", "surrogateescape")) > NAME_MAX_BYTES:
+            raise _Outside(
+                f"one of its names is longer than the {NAME_MAX_BYTES} bytes Linux allows, "
+                "so creating it fails"
+            )
