@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SUPERVISOR_INGRESS_PROXY = "172.30.32.2"  # addon-platform.md §8.1
 DEFAULT_SHARE_FOLDER_NAME = "backup_inspector"
 DEFAULT_PASSWORD_IDLE_MINUTES = 15
+SUPERVISOR_CORE_API = "http://supervisor/core/api"  # with homeassistant_api: true
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,12 @@ class WebSettings:
     folder_poll_interval_s: float = 3.0
     websocket_keepalive_s: float = 20.0
     remember_index: bool = False
+    # The background watch (issue 11): off unless the option or --verify-new turns it on.
+    verify_new_backups: bool = False
+    backup_password: str | None = field(default=None, repr=False)
+    watch_stable_s: float = 30.0
+    # Home Assistant's Core API: where, with which token, and the link notifications carry.
+    core_api_url: str | None = None
+    core_api_token: str | None = field(default=None, repr=False)
+    core_poll_s: float = 60.0
+    page_link: str = "/"
