@@ -200,9 +200,9 @@ def test_map_is_backup_read_only_and_share_read_write() -> None:
 
 
 def test_no_api_access_or_host_privileges() -> None:
-    """The app reads /backup directly: no Supervisor or Core API, no host access."""
+    """The app reads /backup directly: no Supervisor API, no host access (Core API only, below)."""
     for key in (
-        "hassio_api", "hassio_role", "homeassistant_api", "auth_api", "host_network",
+        "hassio_api", "hassio_role", "auth_api", "host_network",
         "host_pid", "host_ipc", "host_uts", "host_dbus", "privileged", "devices",
         "full_access", "docker_api", "apparmor", "kernel_modules",
     ):  # fmt: skip
@@ -213,6 +213,15 @@ def test_security_rating_is_the_highest_for_an_ingress_app() -> None:
     """Ingress (+2) and a custom AppArmor profile (+1) on top of 5 give 8 of 8."""
     has_profile = (REPOSITORY_ROOT / "apparmor.txt").is_file()
     assert security_rating(CONFIG, has_profile) == HIGHEST_RATING_FOR_AN_INGRESS_APP
+
+
+def test_core_api_access_keeps_the_highest_rating() -> None:
+    """homeassistant_api (the watch reports to Core) is on and costs no point: still 8 of 8."""
+    assert CONFIG["homeassistant_api"] is True
+    has_profile = (REPOSITORY_ROOT / "apparmor.txt").is_file()
+    assert security_rating(CONFIG, has_profile) == HIGHEST_RATING_FOR_AN_INGRESS_APP
+    without = {key: value for key, value in CONFIG.items() if key != "homeassistant_api"}
+    assert security_rating(without, has_profile) == security_rating(CONFIG, has_profile)
 
 
 def test_security_rating_model_penalises_what_it_should() -> None:

@@ -17,6 +17,7 @@ from backup_inspector.web import (
     browse_routes,
     download_routes,
     extract_routes,
+    health_routes,
     job_routes,
 )
 from backup_inspector.web.app_services import SERVICES, AppServices
@@ -38,6 +39,7 @@ from backup_inspector.web.middlewares import (
     peer_allow_list_middleware,
 )
 from backup_inspector.web.password_store import PasswordStore
+from backup_inspector.web.watch_service import watch_context
 from backup_inspector.web.web_settings import WebSettings
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
@@ -164,10 +166,18 @@ def create_app(settings: WebSettings) -> web.Application:
     app[OPEN_WEBSOCKETS] = set()
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(_services_context)
+    app.cleanup_ctx.append(watch_context)  # after the services it uses
     app.on_shutdown.append(_close_websockets)
     app.router.add_get("/healthz", health)
     app.router.add_get("/", index_page)
-    for module in (backup_routes, browse_routes, extract_routes, download_routes, job_routes):
+    for module in (
+        backup_routes,
+        browse_routes,
+        extract_routes,
+        download_routes,
+        job_routes,
+        health_routes,
+    ):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     return app
