@@ -160,12 +160,12 @@ def demo_backup_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 @pytest.fixture
-def start_site(tmp_path: Path) -> Iterator[Callable[[Iterable[Path]], Site]]:
-    """Start the app for copies of the given backup files; stopped after the test."""
+def start_site(tmp_path: Path) -> Iterator[Callable[..., Site]]:
+    """Start the app for copies of the given backup files (and settings overrides); stopped after the test."""
     started: list[Site] = []
     with contextlib.ExitStack() as stack:
 
-        def start(backup_files: Iterable[Path]) -> Site:
+        def start(backup_files: Iterable[Path], **overrides: Any) -> Site:
             root = tmp_path / f"site-{len(started)}"
             backup_dir, share_dir, data_dir = root / "backup", root / "share", root / "data"
             for folder in (backup_dir, share_dir, data_dir):
@@ -177,6 +177,7 @@ def start_site(tmp_path: Path) -> Iterator[Callable[[Iterable[Path]], Site]]:
                 share_dir=share_dir,
                 data_dir=data_dir,
                 folder_poll_interval_s=0.5,
+                **overrides,
             )
             servers = stack.enter_context(BackgroundServers(lambda: create_app(settings)))
             started.append(Site(servers=servers, backup_dir=backup_dir, share_dir=share_dir))
