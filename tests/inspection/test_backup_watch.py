@@ -50,6 +50,13 @@ def copy_backup(source: Path, folder: Path, name: str, age_s: float = 7200.0) ->
     return target
 
 
+def write_first_half(source: Path, target: Path) -> bytes:
+    """Write the first half of a backup (whole blocks, no end marker); returns the whole."""
+    whole = source.read_bytes()
+    target.write_bytes(whole[: len(whole) // 2 // 512 * 512])
+    return whole
+
+
 def folder_files(folder: Path) -> list[WatchedFile]:
     """What a folder scan would tell the watcher."""
     versions = (stat_version(path) for path in sorted(folder.glob("*.tar")))
@@ -106,9 +113,8 @@ def test_a_file_without_its_end_marker_waits_until_it_is_complete(
     tmp_path: Path, demo_files: dict[str, Path]
 ) -> None:
     """An unchanging but unfinished file (no end marker yet) is not checked until it is whole."""
-    source = demo_files[FULL_BACKUP_FILE_NAME].read_bytes()
     path = tmp_path / "growing.tar"
-    path.write_bytes(source[: len(source) // 2 // 512 * 512])
+    source = write_first_half(demo_files[FULL_BACKUP_FILE_NAME], path)
     os.utime(path, (time.time() - 7200, time.time() - 7200))
     recorder = Recorder()
     watcher = start_watcher(recorder, stable_s=0.2)
@@ -129,9 +135,7 @@ def test_a_file_that_stays_cut_short_is_checked_after_the_grace_time(
     tmp_path: Path, demo_files: dict[str, Path]
 ) -> None:
     """A backup cut short for good is reported as such, not ignored forever."""
-    source = demo_files[FULL_BACKUP_FILE_NAME].read_bytes()
-    path = tmp_path / "cut.tar"
-    path.write_bytes(source[: len(source) // 2 // 512 * 512])
+    write_first_half(demo_files[FULL_BACKUP_FILE_NAME], tmp_path / "cut.tar")
     recorder = Recorder()
     watcher = start_watcher(recorder, stable_s=0.1, incomplete_grace_s=0.5)
     try:

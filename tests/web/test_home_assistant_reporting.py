@@ -6,7 +6,7 @@ import asyncio
 import logging
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -71,11 +71,37 @@ def watch_settings(settings: WebSettings, empty_backup_dir: Path, core: FakeCore
     )
 
 
-def drop(demo_backup_files: list[Path], source_name: str, folder: Path, name: str) -> str:
-    """Copy one demo backup into the watched folder under `name`; returns its backup id."""
-    source = next(path for path in demo_backup_files if path.name == source_name)
-    shutil.copyfile(source, folder / name)
-    return backup_id_for(name)
+@dataclass
+class Watched:
+    """The watched folder, the fake Core, and how to start the app and drop backups in."""
+
+    core: FakeCore
+    folder: Path
+    settings: WebSettings
+    demo_files: list[Path]
+    make_client: ClientFactory
+
+    async def start(self, **overrides: object) -> TestClient:
+        """Start the app with the watch settings (and overrides)."""
+        return await self.make_client(replace(self.settings, **overrides))
+
+    def drop(self, source_name: str, name: str) -> str:
+        """Copy one demo backup into the watched folder under `name`; returns its backup id."""
+        source = next(path for path in self.demo_files if path.name == source_name)
+        shutil.copyfile(source, self.folder / name)
+        return backup_id_for(name)
+
+
+@pytest.fixture
+def watched(
+    make_client: ClientFactory,
+    watch_settings: WebSettings,
+    core: FakeCore,
+    empty_backup_dir: Path,
+    demo_backup_files: list[Path],
+) -> Watched:
+    """Everything a reporting test needs."""
+    return Watched(core, empty_backup_dir, watch_settings, demo_backup_files, make_client)
 
 
 def problem_is(core: FakeCore, state: str) -> bool:
@@ -83,16 +109,13 @@ def problem_is(core: FakeCore, state: str) -> bool:
 
 
 async def test_a_damaged_backup_raises_a_notification_and_a_clean_one_clears_it(
-    make_client: ClientFactory,
-    watch_settings: WebSettings,
-    core: FakeCore,
-    empty_backup_dir: Path,
-    demo_backup_files: list[Path],
+    watched: Watched,
 ) -> None:
     """Dropped damaged: notification + sensor on; rewritten clean: dismissed + sensor off."""
-    client = await make_client(watch_settings)
+    core = watched.core
+    client = await watched.start()
     await wait_for(lambda: problem_is(core, "off"))
-    backup_id = drop(demo_backup_files, DAMAGED_BACKUP_FILE_NAME, empty_backup_dir, WATCHED_NAME)
+    backup_id = watched.drop(DAMAGED_BACKUP_FILE_NAME, WATCHED_NAME)
     await wait_for(lambda: problem_is(core, "on"))
     await wait_for(lambda: notification_id(backup_id) in core.notifications)
     notification = core.notifications[notification_id(backup_id)]
@@ -108,7 +131,7 @@ async def test_a_damaged_backup_raises_a_notification_and_a_clean_one_clears_it(
     assert sensor["attributes"]["failing"] == 1
     assert sensor["state"].endswith("+00:00")
 
-    drop(demo_backup_files, FULL_BACKUP_FILE_NAME, empty_backup_dir, WATCHED_NAME)
+    watched.drop(FULL_BACKUP_FILE_NAME, WATCHED_NAME)
     await wait_for(
         lambda: core.states[LAST_VERIFIED_ENTITY]["attributes"]["verdict"] == "ok"
         or notification_id(backup_id) not in core.notifications
@@ -122,33 +145,23 @@ async def test_a_damaged_backup_raises_a_notification_and_a_clean_one_clears_it(
     assert health["counts"]["ok"] == 1 and health["counts"]["failing"] == 0
 
 
-async def test_deleting_a_failing_backup_dismisses_its_notification(
-    make_client: ClientFactory,
-    watch_settings: WebSettings,
-    core: FakeCore,
-    empty_backup_dir: Path,
-    demo_backup_files: list[Path],
-) -> None:
+async def test_deleting_a_failing_backup_dismisses_its_notification(watched: Watched) -> None:
     """A deleted backup no longer fails: its notification goes and the sensor turns off."""
-    await make_client(watch_settings)
-    backup_id = drop(demo_backup_files, DAMAGED_BACKUP_FILE_NAME, empty_backup_dir, WATCHED_NAME)
+    core = watched.core
+    await watched.start()
+    backup_id = watched.drop(DAMAGED_BACKUP_FILE_NAME, WATCHED_NAME)
     await wait_for(lambda: notification_id(backup_id) in core.notifications)
-    (empty_backup_dir / WATCHED_NAME).unlink()
+    (watched.folder / WATCHED_NAME).unlink()
     await wait_for(lambda: notification_id(backup_id) not in core.notifications)
     await wait_for(lambda: problem_is(core, "off"))
 
 
-async def test_every_call_is_authorised_and_never_carries_the_password(
-    make_client: ClientFactory,
-    watch_settings: WebSettings,
-    core: FakeCore,
-    empty_backup_dir: Path,
-    demo_backup_files: list[Path],
-) -> None:
+async def test_every_call_is_authorised_and_never_carries_the_password(watched: Watched) -> None:
     """Bearer token on every request; the backup password in none (path, headers or body)."""
-    client = await make_client(watch_settings)
-    drop(demo_backup_files, ENCRYPTED_BACKUP_FILE_NAME, empty_backup_dir, "encrypted.tar")
-    drop(demo_backup_files, DAMAGED_BACKUP_FILE_NAME, empty_backup_dir, WATCHED_NAME)
+    core = watched.core
+    client = await watched.start()
+    watched.drop(ENCRYPTED_BACKUP_FILE_NAME, "encrypted.tar")
+    watched.drop(DAMAGED_BACKUP_FILE_NAME, WATCHED_NAME)
     await wait_for(
         lambda: core.states.get(LAST_VERIFIED_ENTITY, {}).get("attributes", {}).get("ok") == 1
     )
@@ -159,21 +172,18 @@ async def test_every_call_is_authorised_and_never_carries_the_password(
         assert DEMO_PASSWORD not in call.path + call.raw_headers + call.body
     health = await (await client.get("/api/health")).json()
     assert DEMO_PASSWORD not in str(health)
-    verdicts = (watch_settings.data_dir / "verdicts.json").read_text()  # type: ignore[operator]
+    verdicts = (watched.settings.data_dir / "verdicts.json").read_text()  # type: ignore[operator]
     assert DEMO_PASSWORD not in verdicts
     assert "Automatic backup" not in verdicts and "encrypted.tar" not in verdicts
 
 
 async def test_a_core_restart_gets_the_states_and_notifications_posted_again(
-    make_client: ClientFactory,
-    watch_settings: WebSettings,
-    core: FakeCore,
-    empty_backup_dir: Path,
-    demo_backup_files: list[Path],
+    watched: Watched,
 ) -> None:
     """Core forgets API-posted states on restart; the reporter notices and re-posts them."""
-    await make_client(watch_settings)
-    backup_id = drop(demo_backup_files, DAMAGED_BACKUP_FILE_NAME, empty_backup_dir, WATCHED_NAME)
+    core = watched.core
+    await watched.start()
+    backup_id = watched.drop(DAMAGED_BACKUP_FILE_NAME, WATCHED_NAME)
     await wait_for(lambda: problem_is(core, "on"))
     await wait_for(lambda: notification_id(backup_id) in core.notifications)
     core.is_down = True
@@ -189,18 +199,14 @@ async def test_a_core_restart_gets_the_states_and_notifications_posted_again(
 
 
 async def test_core_being_down_never_stops_checks_and_is_logged_once(
-    make_client: ClientFactory,
-    watch_settings: WebSettings,
-    core: FakeCore,
-    empty_backup_dir: Path,
-    demo_backup_files: list[Path],
-    caplog: pytest.LogCaptureFixture,
+    watched: Watched, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Checks go on while Core answers 503; one warning; all is posted once Core is back."""
+    core = watched.core
     caplog.set_level(logging.INFO, logger="backup_inspector.web.core_api_client")
     core.is_down = True
-    client = await make_client(watch_settings)
-    drop(demo_backup_files, DAMAGED_BACKUP_FILE_NAME, empty_backup_dir, WATCHED_NAME)
+    client = await watched.start()
+    watched.drop(DAMAGED_BACKUP_FILE_NAME, WATCHED_NAME)
 
     async def failing_count() -> int:
         return (await (await client.get("/api/health")).json())["counts"]["failing"]
@@ -219,16 +225,11 @@ async def test_core_being_down_never_stops_checks_and_is_logged_once(
     assert any("answers again" in r.getMessage() for r in caplog.records)
 
 
-async def test_an_encrypted_backup_without_a_key_is_unverified_never_ok(
-    make_client: ClientFactory,
-    watch_settings: WebSettings,
-    core: FakeCore,
-    empty_backup_dir: Path,
-    demo_backup_files: list[Path],
-) -> None:
+async def test_an_encrypted_backup_without_a_key_is_unverified_never_ok(watched: Watched) -> None:
     """No backup_password: the checks that need none run; the backup is unverified, not failing."""
-    client: TestClient = await make_client(replace(watch_settings, backup_password=None))
-    backup_id = drop(demo_backup_files, ENCRYPTED_BACKUP_FILE_NAME, empty_backup_dir, "e.tar")
+    core = watched.core
+    client: TestClient = await watched.start(backup_password=None)
+    backup_id = watched.drop(ENCRYPTED_BACKUP_FILE_NAME, "e.tar")
     await wait_for(
         lambda: core.states.get(LAST_VERIFIED_ENTITY, {}).get("attributes", {}).get("verdict")
         == "unverified"

@@ -13,10 +13,7 @@ the chart) until MAX_BACKUPS newer ones push it out.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from backup_inspector.web.backup_registry import KnownBackup
+from backup_inspector.web.json_file import read_json_object, write_json_atomically
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
@@ -140,15 +138,8 @@ class VerdictHistory:
 
     def _load(self) -> dict[str, dict[str, Any]]:
         """Read the file; a missing or damaged one starts empty (damaged entries are dropped)."""
-        if self._file is None or not self._file.exists():
-            return {}
-        try:
-            data = json.loads(self._file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            _LOGGER.warning("Ignoring an unreadable verdict history: %s", error)
-            return {}
         entries: dict[str, dict[str, Any]] = {}
-        for backup_id, entry in data.items() if isinstance(data, dict) else []:
+        for backup_id, entry in read_json_object(self._file).items():
             try:
                 verdicts = [StoredVerdict.from_json(v).to_json() for v in entry["verdicts"]]
                 entries[str(backup_id)] = {
@@ -163,16 +154,5 @@ class VerdictHistory:
         return entries
 
     def _save_locked(self) -> None:
-        """Write the file atomically (temporary file, then rename); a failure is only logged."""
-        if self._file is None:
-            return
-        try:
-            self._file.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(
-                "w", encoding="utf-8", dir=self._file.parent, delete=False, suffix=".tmp"
-            ) as handle:
-                json.dump(self._entries, handle)
-                temporary = Path(handle.name)
-            os.replace(temporary, self._file)
-        except OSError as error:
-            _LOGGER.warning("Cannot save the verdict history: %s", error)
+        """Write the file atomically; a failure is only logged."""
+        write_json_atomically(self._file, self._entries)
