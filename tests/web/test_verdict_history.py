@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from backup_inspector.demo.demo_backups import (
     ENCRYPTED_BACKUP_FILE_NAME,
     FULL_BACKUP_FILE_NAME,
 )
+from backup_inspector.inspection import backup_watch
+from backup_inspector.inspection.progress import Progress
 from backup_inspector.web.backup_registry import BackupRegistry, backup_id_for
 from backup_inspector.web.verdict_history import HISTORY_FILE_NAME, VerdictHistory
 from backup_inspector.web.watch_service import WATCH
@@ -125,3 +128,47 @@ async def test_a_full_check_the_user_runs_is_a_verdict_too(
     assert [point["date"] for point in health["sizes"]] == sorted(
         point["date"] for point in health["sizes"]
     )
+
+
+async def test_a_check_the_user_starts_makes_the_running_watch_check_step_aside(
+    make_client: ClientFactory,
+    settings: WebSettings,
+    tmp_path: Path,
+    backup_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The watch's check stops when the user's full check is queued, and runs again after it."""
+    started: list[float] = []
+
+    def slow_full_check(overview, password, progress=None, cancel=None):
+        started.append(time.monotonic())
+        for step in range(300):
+            cancel.raise_if_cancelled()
+            progress(Progress("share", step, 300, step, 300))
+            time.sleep(0.01)
+        return real_full_check(overview, password)
+
+    real_full_check = backup_watch.full_check
+    monkeypatch.setattr(backup_watch, "full_check", slow_full_check)
+    monkeypatch.setattr(backup_watch, "GUARD_INTERVAL_S", 0.02)
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copy2(backup_dir / FULL_BACKUP_FILE_NAME, folder / FULL_BACKUP_FILE_NAME)
+    client = await make_client(
+        replace(settings, backup_dir=folder, verify_new_backups=True, watch_stable_s=0.1)
+    )
+    watcher = client.app[WATCH].watcher
+    assert watcher is not None
+    while watcher.current_path() is None:
+        await asyncio.sleep(0.02)
+    backup_id = backup_id_for(FULL_BACKUP_FILE_NAME)
+    response = await client.post(f"/api/backups/{backup_id}/checks", json={"kind": "full"})
+    assert response.status == 202
+    for _ in range(400):
+        if watcher.checks_done == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert watcher.checks_done == 1
+    assert len(started) == 2  # stepped aside once, then checked to the end
+    sources = json.loads((settings.data_dir / "verdicts.json").read_text())  # type: ignore[operator]
+    assert [v["source"] for v in sources[backup_id]["verdicts"]] == ["user", "watch"]
