@@ -50,6 +50,9 @@ function headline(health) {
     return `${counts.failing} backup${counts.failing === 1 ? " has" : "s have"} problems: ${counts.failing === 1 ? "it" : "they"} will not fully restore.`;
   }
   const open = counts.unverified + counts.unchecked;
+  if (open === health.backups.length) {
+    return open === 1 ? "The backup is not fully verified yet." : `None of the ${open} backups is fully verified yet.`;
+  }
   if (open) return `No problem found so far; ${open} backup${open === 1 ? " is" : "s are"} not fully verified yet.`;
   return "Every backup was read to its last byte and verified.";
 }
@@ -145,7 +148,9 @@ function verificationRow(backup) {
 
 function render(health) {
   const { counts, newest } = health;
-  byId("health-summary").dataset.state = counts.failing ? "failing" : "ok";
+  const open = counts.unverified + counts.unchecked;
+  // Green only when every backup was verified: unchecked ones are not good news yet.
+  byId("health-summary").dataset.state = counts.failing ? "failing" : open || !newest ? "open" : "ok";
   byId("health-headline").textContent = headline(health);
   replaceChildren(
     byId("health-facts"),
