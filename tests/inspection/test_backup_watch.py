@@ -20,7 +20,7 @@ from backup_inspector.demo.demo_backups import (
     FULL_BACKUP_FILE_NAME,
     create_demo_folder,
 )
-from backup_inspector.inspection import backup_watch
+from backup_inspector.inspection import backup_watch, thread_priority
 from backup_inspector.inspection.backup_watch import BackupWatcher, WatchedFile, stat_version
 from backup_inspector.inspection.check_job import CheckReport
 from backup_inspector.inspection.progress import Progress
@@ -337,3 +337,22 @@ def test_fifty_backups_dropped_at_once_queue_paths_and_keep_no_reports(
         watcher.stop()
     assert most_alive == 1
     assert watcher.queued_paths() == []
+
+
+def test_lowering_the_priority_falls_back_silently_where_it_is_not_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Unknown machine (no ioprio syscall) and a refused setpriority: no error, just 'not lowered'."""
+    monkeypatch.setattr(thread_priority.platform, "machine", lambda: "unknown-cpu")
+
+    def refuse(*_args: object) -> None:
+        raise PermissionError("not allowed")
+
+    monkeypatch.setattr(thread_priority.os, "setpriority", refuse)
+    outcome: list[thread_priority.PriorityOutcome] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(thread_priority.lower_current_thread_priority())
+    )
+    worker.start()
+    worker.join(10)
+    assert outcome == [thread_priority.PriorityOutcome(cpu_lowered=False, io_lowered=False)]

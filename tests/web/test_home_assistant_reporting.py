@@ -156,8 +156,11 @@ async def test_deleting_a_failing_backup_dismisses_its_notification(watched: Wat
     await wait_for(lambda: problem_is(core, "off"))
 
 
-async def test_every_call_is_authorised_and_never_carries_the_password(watched: Watched) -> None:
+async def test_every_call_is_authorised_and_never_carries_the_password(
+    watched: Watched, caplog: pytest.LogCaptureFixture
+) -> None:
     """Bearer token on every request; the backup password in none (path, headers or body)."""
+    caplog.set_level(logging.DEBUG)
     core = watched.core
     client = await watched.start()
     watched.drop(ENCRYPTED_BACKUP_FILE_NAME, "encrypted.tar")
@@ -175,6 +178,7 @@ async def test_every_call_is_authorised_and_never_carries_the_password(watched: 
     verdicts = (watched.settings.data_dir / "verdicts.json").read_text()  # type: ignore[operator]
     assert DEMO_PASSWORD not in verdicts
     assert "Automatic backup" not in verdicts and "encrypted.tar" not in verdicts
+    assert DEMO_PASSWORD not in caplog.text
 
 
 async def test_a_core_restart_gets_the_states_and_notifications_posted_again(
