@@ -188,6 +188,17 @@ def fast_guard(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(backup_watch, "GUARD_INTERVAL_S", 0.02)
 
 
+def watch_one_slowly(
+    monkeypatch: pytest.MonkeyPatch, folder: Path, source: Path, rounds: int, **kwargs: Any
+) -> tuple[list[dict[str, Any]], Path, Recorder, BackupWatcher]:
+    """One old backup in `folder`, a slow stand-in check, and a started watcher."""
+    seen: list[dict[str, Any]] = []
+    monkeypatch.setattr(backup_watch, "full_check", slow_fake_check(seen, rounds=rounds))
+    path = copy_backup(source, folder, "x.tar")
+    recorder = Recorder()
+    return seen, path, recorder, start_watcher(recorder, **kwargs)
+
+
 def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -203,11 +214,9 @@ def test_deleting_a_backup_during_its_check_ends_the_check_quietly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """No report, no warning, nothing left queued when the file vanishes mid-check."""
-    seen: list[dict[str, Any]] = []
-    monkeypatch.setattr(backup_watch, "full_check", slow_fake_check(seen))
-    path = copy_backup(demo_files[FULL_BACKUP_FILE_NAME], tmp_path, "x.tar")
-    recorder = Recorder()
-    watcher = start_watcher(recorder)
+    _seen, path, recorder, watcher = watch_one_slowly(
+        monkeypatch, tmp_path, demo_files[FULL_BACKUP_FILE_NAME], rounds=400
+    )
     try:
         watcher.observe(folder_files(tmp_path))
         wait_until(lambda: watcher.current_path() == path)
@@ -226,11 +235,9 @@ def test_a_file_rewritten_during_its_check_is_checked_again_when_stable(
     tmp_path: Path, demo_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, fast_guard: None
 ) -> None:
     """Home Assistant writing the file stops the check; the new version gets its own."""
-    seen: list[dict[str, Any]] = []
-    monkeypatch.setattr(backup_watch, "full_check", slow_fake_check(seen, rounds=60))
-    path = copy_backup(demo_files[FULL_BACKUP_FILE_NAME], tmp_path, "x.tar")
-    recorder = Recorder()
-    watcher = start_watcher(recorder)
+    seen, path, recorder, watcher = watch_one_slowly(
+        monkeypatch, tmp_path, demo_files[FULL_BACKUP_FILE_NAME], rounds=60
+    )
     try:
         watcher.observe(folder_files(tmp_path))
         wait_until(lambda: watcher.current_path() == path)
@@ -246,13 +253,11 @@ def test_a_user_check_goes_first(
     tmp_path: Path, demo_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, fast_guard: None
 ) -> None:
     """While the user's check waits or runs the watch starts nothing and stops what it runs."""
-    seen: list[dict[str, Any]] = []
-    monkeypatch.setattr(backup_watch, "full_check", slow_fake_check(seen, rounds=100))
-    copy_backup(demo_files[FULL_BACKUP_FILE_NAME], tmp_path, "x.tar")
     user_busy = threading.Event()
     user_busy.set()
-    recorder = Recorder()
-    watcher = start_watcher(recorder, user_busy=user_busy.is_set)
+    seen, _path, recorder, watcher = watch_one_slowly(
+        monkeypatch, tmp_path, demo_files[FULL_BACKUP_FILE_NAME], 100, user_busy=user_busy.is_set
+    )
     try:
         watcher.observe(folder_files(tmp_path))
         time.sleep(0.8)
