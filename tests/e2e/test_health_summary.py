@@ -96,6 +96,7 @@ def test_a_backup_dropped_into_the_folder_shows_up_verified(
         "4 good · 1 with problems · 0 not verified"
     )
     expect(page.get_by_test_id("size-bar")).to_have_count(5)
+    expect(page.get_by_test_id("health-watch")).to_have_text("Idle: every backup checked")
     save_screenshot(page, "health-summary-phone-dark.png")
 
 

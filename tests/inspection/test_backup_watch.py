@@ -95,7 +95,10 @@ def test_a_new_backup_is_checked_only_after_it_stayed_unchanged(
 ) -> None:
     """A just-written file waits for the stable time, then gets one full check."""
     recorder = Recorder()
-    watcher = start_watcher(recorder, stable_s=1.0)
+    activity: list[Path | None] = []
+    watcher = start_watcher(
+        recorder, stable_s=1.0, on_activity=lambda: activity.append(watcher.current_path())
+    )
     try:
         path = copy_backup(demo_files[FULL_BACKUP_FILE_NAME], tmp_path, "new.tar", age_s=0)
         watcher.observe(folder_files(tmp_path))
@@ -105,6 +108,8 @@ def test_a_new_backup_is_checked_only_after_it_stayed_unchanged(
         recorder.wait_for(1)
         file, report = recorder.reports[0]
         assert file.path == path and report.level == "full" and report.ok
+        wait_until(lambda: len(activity) == 2)
+        assert activity == [path, None]  # told when the check started and when it ended
     finally:
         watcher.stop()
 

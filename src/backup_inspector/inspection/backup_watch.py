@@ -101,7 +101,9 @@ class BackupWatcher:
     the folder is scanned). `is_verified(file)` says whether this version
     already has a verdict (then it is not checked again, also after a
     restart). `user_busy()` says whether a check the user started waits or
-    runs. `on_report` gets every finished check, from the worker thread.
+    runs. `on_report` gets every finished check, from the worker thread;
+    `on_activity()` is called from there whenever a check starts or ends
+    (the page shows which backup is being checked).
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class BackupWatcher:
         on_report: ReportCallback,
         is_verified: Callable[[WatchedFile], bool],
         user_busy: Callable[[], bool] = lambda: False,
+        on_activity: Callable[[], None] = lambda: None,
         password: str | None = None,
         stable_s: float = DEFAULT_STABLE_S,
         incomplete_grace_s: float = DEFAULT_INCOMPLETE_GRACE_S,
@@ -118,6 +121,7 @@ class BackupWatcher:
         self._on_report = on_report
         self._is_verified = is_verified
         self._user_busy = user_busy
+        self._on_activity = on_activity
         self._password = password
         self._stable_s = stable_s
         self._incomplete_grace_s = incomplete_grace_s
@@ -234,6 +238,7 @@ class BackupWatcher:
                     if not self._is_stopping:
                         self._condition.wait(IDLE_WAIT_S)
                 continue
+            self._on_activity()
             try:
                 self._verify(file)
             except Exception:
@@ -245,6 +250,7 @@ class BackupWatcher:
                     self._current = None
                     self._current_token = None
                     self._stop_reason = None
+                self._on_activity()
 
     def _next_file(self) -> WatchedFile | None:
         """The newest file that is ready and complete, now marked as being checked."""

@@ -54,6 +54,7 @@ class WatchService:
                 on_report=self._on_watch_report,
                 is_verified=self._is_verified,
                 user_busy=self._user_busy,
+                on_activity=self._on_watch_activity,
                 password=settings.backup_password,
                 stable_s=settings.watch_stable_s,
             )
@@ -81,6 +82,10 @@ class WatchService:
             job["is_heavy"] and job["state"] in BUSY_STATES
             for job in self._services.jobs.snapshots()
         )
+
+    def _on_watch_activity(self) -> None:
+        """A watch check started or ended: open pages update their summary."""
+        self._services.events.publish({"type": "health-changed"})
 
     # -- verdicts ----------------------------------------------------------------
 
