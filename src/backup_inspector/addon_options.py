@@ -7,9 +7,12 @@ the schema (an option added by an update), and `serve` can run outside Home
 Assistant with a hand-written file. SCHEMA_ADDON_OPTIONS mirrors config.yaml's
 `schema` key for key (tests/addon/test_addon_options.py compares the two).
 
-None of the options is a secret (no `password` type), so option values may
-appear in logs and error messages. Keep it that way: backup passwords are typed
-in the web UI and never become options.
+One option is a secret: `backup_password` (schema type `password`), the key
+the background watch uses for encrypted backups. The Supervisor stores every
+option, this one included, in plain JSON in /data/options.json (inside the
+app's data folder, readable by the Supervisor and by backups of the app). Here
+it stays in memory: it is kept out of reprs, and error messages name the
+option, never its value. Every other option may appear in logs.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import voluptuous as vol
+
+from backup_inspector.inspection.passwords import password_from_text
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
@@ -37,6 +42,7 @@ DEFAULT_SHARE_FOLDER = "backup_inspector"
 DEFAULT_PASSWORD_IDLE_MINUTES = 15
 DEFAULT_LOG_LEVEL = "info"
 DEFAULT_REMEMBER_INDEX = False
+DEFAULT_VERIFY_NEW_BACKUPS = True
 
 _PYTHON_LOG_LEVELS = {
     "debug": logging.DEBUG,
@@ -69,7 +75,7 @@ def _plain_relative_folder(value: str) -> str:
 
 # The Supervisor's option types, as supervisor/apps/options.py validates them:
 # match(...) → str + regex, int(min,max) → Coerce(int) + Range,
-# list(a|b) → one of the values, bool → Boolean().
+# list(a|b) → one of the values, bool → Boolean(), password → str.
 SCHEMA_ADDON_OPTIONS = vol.Schema(
     {
         vol.Optional("share_folder", default=DEFAULT_SHARE_FOLDER): vol.All(
@@ -81,6 +87,9 @@ SCHEMA_ADDON_OPTIONS = vol.Schema(
         ),
         vol.Optional("log_level", default=DEFAULT_LOG_LEVEL): vol.In(LOG_LEVELS),
         vol.Optional("remember_index", default=DEFAULT_REMEMBER_INDEX): vol.Boolean(),
+        vol.Optional("verify_new_backups", default=DEFAULT_VERIFY_NEW_BACKUPS): vol.Boolean(),
+        # password? → str, optional, no default: absent means "no key".
+        vol.Optional("backup_password"): str,
     }
 )
 
@@ -93,6 +102,8 @@ class AddonOptions:
     password_idle_minutes: int = DEFAULT_PASSWORD_IDLE_MINUTES
     log_level: str = DEFAULT_LOG_LEVEL
     remember_index: bool = DEFAULT_REMEMBER_INDEX
+    verify_new_backups: bool = DEFAULT_VERIFY_NEW_BACKUPS
+    backup_password: str | None = field(default=None, repr=False)
 
     @property
     def password_idle_s(self) -> float:
@@ -103,6 +114,13 @@ class AddonOptions:
     def python_log_level(self) -> int:
         """The `logging` level that `log_level` names."""
         return _PYTHON_LOG_LEVELS[self.log_level]
+
+    @property
+    def watch_password(self) -> str | None:
+        """The key for the watch's checks: None when the option is unset or blank."""
+        if self.backup_password is None or not self.backup_password.strip():
+            return None
+        return password_from_text(self.backup_password)
 
 
 def load_addon_options(path: Path | None) -> AddonOptions:

@@ -45,7 +45,7 @@ def test_schema_keys_match_config_yaml() -> None:
 
 def test_defaults_match_config_yaml() -> None:
     """AddonOptions() holds config.yaml's option defaults, and so does an empty file."""
-    assert AddonOptions().__dict__ == CONFIG["options"]
+    assert AddonOptions().__dict__ == {**CONFIG["options"], "backup_password": None}
     assert SCHEMA_ADDON_OPTIONS({}) == CONFIG["options"]
 
 
@@ -59,11 +59,41 @@ def test_value_rules_match_config_yaml() -> None:
     )
     assert schema["log_level"] == f"list({'|'.join(LOG_LEVELS)})"
     assert schema["remember_index"] == "bool"
+    assert schema["verify_new_backups"] == "bool"
 
 
-def test_no_option_is_a_password() -> None:
-    """No option has the password type, so option values may be logged."""
-    assert not any(str(spec).startswith("password") for spec in CONFIG["schema"].values())
+def test_only_the_backup_password_is_a_password() -> None:
+    """Exactly one option is secret: the watch's key, optional, masked by Home Assistant."""
+    secret = {key for key, spec in CONFIG["schema"].items() if str(spec).startswith("password")}
+    assert secret == {"backup_password"}
+    assert CONFIG["schema"]["backup_password"] == "password?"
+
+
+def test_the_backup_password_never_shows_in_a_repr_or_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The key stays out of reprs, and a bad value is named without quoting it."""
+    secret = "Sup3r-Secret-Key"
+    options = load_addon_options(write_options(tmp_path, {"backup_password": secret}))
+    assert options.watch_password == secret
+    assert secret not in repr(options)
+    with pytest.raises(ValueError) as error:
+        load_addon_options(
+            write_options(tmp_path, {"backup_password": secret, "log_level": secret})
+        )
+    assert secret not in str(error.value)
+    assert secret not in caplog.text
+
+
+def test_a_blank_backup_password_means_no_key(tmp_path: Path) -> None:
+    """An emptied password field is no key, and a pasted kit gives its key."""
+    assert (
+        load_addon_options(write_options(tmp_path, {"backup_password": "  "})).watch_password
+        is None
+    )
+    kit = "Emergency kit\nKey: ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ12\n"
+    options = load_addon_options(write_options(tmp_path, {"backup_password": kit}))
+    assert options.watch_password == "ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ12"
 
 
 # --- loading ---------------------------------------------------------------------

@@ -200,9 +200,9 @@ def test_map_is_backup_read_only_and_share_read_write() -> None:
 
 
 def test_no_api_access_or_host_privileges() -> None:
-    """The app reads /backup directly: no Core API, no Supervisor role above default, no host access."""
+    """The app reads /backup directly: no Supervisor role above default, no host access."""
     for key in (
-        "hassio_role", "homeassistant_api", "auth_api", "host_network",
+        "hassio_role", "auth_api", "host_network",
         "host_pid", "host_ipc", "host_uts", "host_dbus", "privileged", "devices",
         "full_access", "docker_api", "apparmor", "kernel_modules",
     ):  # fmt: skip
@@ -223,6 +223,15 @@ def test_supervisor_api_with_the_default_role_keeps_the_rating_at_8() -> None:
     assert security_rating(CONFIG, has_profile) == HIGHEST_RATING_FOR_AN_INGRESS_APP
     # The same config with a role that rating_security does count loses points.
     assert security_rating({**CONFIG, "hassio_role": "manager"}, has_profile) == 7
+
+
+def test_core_api_access_keeps_the_highest_rating() -> None:
+    """homeassistant_api (the watch reports to Core) is on and costs no point: still 8 of 8."""
+    assert CONFIG["homeassistant_api"] is True
+    has_profile = (REPOSITORY_ROOT / "apparmor.txt").is_file()
+    assert security_rating(CONFIG, has_profile) == HIGHEST_RATING_FOR_AN_INGRESS_APP
+    without = {key: value for key, value in CONFIG.items() if key != "homeassistant_api"}
+    assert security_rating(without, has_profile) == security_rating(CONFIG, has_profile)
 
 
 def test_security_rating_model_penalises_what_it_should() -> None:
@@ -270,8 +279,10 @@ def test_option_default_is_valid_for_its_schema(key: str) -> None:
 
 
 def test_every_schema_key_has_a_default() -> None:
-    """No option is left for the user to fill in before the first start."""
-    assert set(CONFIG["options"]) == set(CONFIG["schema"])
+    """No option is left for the user to fill in before the first start (optional ones may be empty)."""
+    optional = {key for key, spec in CONFIG["schema"].items() if str(spec).endswith("?")}
+    assert set(CONFIG["options"]) == set(CONFIG["schema"]) - optional
+    assert optional == {"backup_password"}
 
 
 def test_translations_cover_every_option() -> None:

@@ -18,6 +18,7 @@ from backup_inspector.web import (
     browse_routes,
     download_routes,
     extract_routes,
+    health_routes,
     job_routes,
     restore_routes,
 )
@@ -41,6 +42,7 @@ from backup_inspector.web.middlewares import (
     peer_allow_list_middleware,
 )
 from backup_inspector.web.password_store import PasswordStore
+from backup_inspector.web.watch_service import watch_context
 from backup_inspector.web.web_settings import WebSettings
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
@@ -176,6 +178,7 @@ def create_app(settings: WebSettings) -> web.Application:
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(_services_context)
     app.cleanup_ctx.append(restore_routes.system_facts_context)
+    app.cleanup_ctx.append(watch_context)  # after the services it uses
     app.on_shutdown.append(_close_websockets)
     app.router.add_get("/healthz", health)
     app.router.add_get("/", index_page)
@@ -186,6 +189,7 @@ def create_app(settings: WebSettings) -> web.Application:
         download_routes,
         job_routes,
         restore_routes,
+        health_routes,
     ):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)

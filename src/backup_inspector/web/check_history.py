@@ -8,14 +8,13 @@ Nothing secret is in it (no password, no file content).
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from backup_inspector.web.json_file import read_json_object, write_json_atomically
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
@@ -62,28 +61,9 @@ class CheckHistory:
 
     def _load(self) -> dict[str, dict[str, Any]]:
         """Read the history file; a missing or unreadable one starts empty."""
-        if self._file is None or not self._file.exists():
-            return {}
-        try:
-            data = json.loads(self._file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            _LOGGER.warning("Ignoring unreadable %s: %s", self._file, error)
-            return {}
-        if not isinstance(data, dict):
-            return {}
+        data = read_json_object(self._file)
         return {key: value for key, value in data.items() if isinstance(value, dict)}
 
     def _save(self, entries: dict[str, dict[str, Any]]) -> None:
         """Write the history atomically (temporary file, then rename)."""
-        if self._file is None:
-            return
-        try:
-            self._file.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(
-                "w", encoding="utf-8", dir=self._file.parent, delete=False, suffix=".tmp"
-            ) as handle:
-                json.dump(entries, handle)
-                temporary = Path(handle.name)
-            os.replace(temporary, self._file)
-        except OSError as error:
-            _LOGGER.warning("Cannot save the check history: %s", error)
+        write_json_atomically(self._file, entries)

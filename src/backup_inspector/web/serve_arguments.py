@@ -68,6 +68,25 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "Loopback is always allowed.",
     )
     parser.add_argument(
+        "--verify-new",
+        action="store_true",
+        help="check every new or changed backup by itself, and each existing one once "
+        "(the add-on's verify_new_backups option)",
+    )
+    parser.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="FILE",
+        help="the key the background checks use for encrypted backups "
+        "(default: the BACKUP_PASSWORD environment variable)",
+    )
+    parser.add_argument(
+        "--core-api",
+        metavar="URL",
+        help="report verdicts to Home Assistant's Core API at URL (e.g. http://homeassistant.local:8123/api); "
+        "the token comes from SUPERVISOR_TOKEN",
+    )
+    parser.add_argument(
         "--demo",
         type=Path,
         metavar="DIR",

@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 from pathlib import Path
 
 from aiohttp import web
 
-from backup_inspector.addon_options import load_addon_options
+from backup_inspector.addon_options import AddonOptions, load_addon_options
+from backup_inspector.inspection.passwords import password_from_text, read_password_file
 from backup_inspector.web.app_factory import create_app
 from backup_inspector.web.connection_guard import GuardedTCPSite
 from backup_inspector.web.middlewares import parse_trusted_proxies
@@ -25,7 +27,11 @@ from backup_inspector.web.serve_arguments import (  # noqa: F401 - re-exported
     DEFAULT_PORT,
     add_serve_arguments,
 )
-from backup_inspector.web.web_settings import SUPERVISOR_INGRESS_PROXY, WebSettings
+from backup_inspector.web.web_settings import (
+    SUPERVISOR_CORE_API,
+    SUPERVISOR_INGRESS_PROXY,
+    WebSettings,
+)
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
@@ -35,6 +41,35 @@ ADDON_DATA_DIR = Path("/data")
 ADDON_OPTIONS_FILE = ADDON_DATA_DIR / "options.json"
 ADDON_HOST = "0.0.0.0"  # noqa: S104 - the ingress proxy reaches the container over the hassio network
 LOCAL_HOST = "127.0.0.1"
+TOKEN_ENV = "SUPERVISOR_TOKEN"  # noqa: S105 - the variable's name, not a token
+PASSWORD_ENV = "BACKUP_PASSWORD"  # noqa: S105 - the variable's name, not a password
+
+
+def watch_password(args: argparse.Namespace, options: AddonOptions) -> str | None:
+    """The background checks' key: --password-file, the option, or BACKUP_PASSWORD."""
+    if args.password_file is not None:
+        return password_from_text(read_password_file(args.password_file))
+    if options.watch_password is not None:
+        return options.watch_password
+    from_environment = os.environ.get(PASSWORD_ENV)
+    return password_from_text(from_environment) if from_environment else None
+
+
+def core_api_settings(args: argparse.Namespace) -> tuple[str | None, str | None, str]:
+    """(Core API URL, token, link to the page for notifications).
+
+    In the add-on the Supervisor sets SUPERVISOR_TOKEN and proxies the Core
+    API; the page is the app's ingress panel, /hassio/ingress/<slug> (the
+    container's host name is the slug with "-" for "_"). On a desktop only
+    `--core-api` turns reporting on.
+    """
+    token = os.environ.get(TOKEN_ENV)
+    if args.core_api:
+        return args.core_api, token, f"http://{args.host or LOCAL_HOST}:{args.port}/"
+    if token and args.demo is None:
+        slug = os.environ.get("HOSTNAME", "backup-inspector").replace("-", "_")
+        return SUPERVISOR_CORE_API, token, f"/hassio/ingress/{slug}"
+    return None, None, "/"
 
 
 def prepare_demo_folder(demo_dir: Path) -> tuple[Path, Path, Path]:
@@ -63,6 +98,7 @@ def settings_from_arguments(args: argparse.Namespace) -> tuple[WebSettings, str,
     elif options_file is None and ADDON_OPTIONS_FILE.exists():
         options_file = ADDON_OPTIONS_FILE
     options = load_addon_options(options_file)
+    core_api_url, core_api_token, page_link = core_api_settings(args)
     settings = WebSettings(
         backup_dir=args.backup_dir or backup_dir,
         share_dir=args.share_dir or share_dir,
@@ -71,6 +107,12 @@ def settings_from_arguments(args: argparse.Namespace) -> tuple[WebSettings, str,
         password_idle_s=options.password_idle_s,
         trusted_proxies=tuple(args.trusted_proxy or (SUPERVISOR_INGRESS_PROXY,)),
         remember_index=options.remember_index,
+        verify_new_backups=args.verify_new
+        or (options_file is not None and options.verify_new_backups),
+        backup_password=watch_password(args, options),
+        core_api_url=core_api_url,
+        core_api_token=core_api_token,
+        page_link=page_link,
     )
     return settings, args.host or host, options.python_log_level
 

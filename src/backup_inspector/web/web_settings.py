@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from backup_inspector.inspection.extract_writer import DEFAULT_DISK_RESERVE_BYTES
@@ -10,6 +10,7 @@ from backup_inspector.inspection.extract_writer import DEFAULT_DISK_RESERVE_BYTE
 SUPERVISOR_INGRESS_PROXY = "172.30.32.2"  # addon-platform.md §8.1
 DEFAULT_SHARE_FOLDER_NAME = "backup_inspector"
 DEFAULT_PASSWORD_IDLE_MINUTES = 15
+SUPERVISOR_CORE_API = "http://supervisor/core/api"  # with homeassistant_api: true
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,16 @@ class WebSettings:
     remember_index: bool = False
     # Free space extraction keeps on the share folder's disk unless the user confirms.
     disk_reserve_bytes: int = DEFAULT_DISK_RESERVE_BYTES
+
+    # The background watch (issue 11): off unless the option or --verify-new turns it on.
+    verify_new_backups: bool = False
+    backup_password: str | None = field(default=None, repr=False)
+    watch_stable_s: float = 30.0
+    # Home Assistant's Core API: where, with which token, and the link notifications carry.
+    core_api_url: str | None = None
+    core_api_token: str | None = field(default=None, repr=False)
+    core_poll_s: float = 60.0
+    page_link: str = "/"
 
     @property
     def database_check_dir(self) -> Path | None:

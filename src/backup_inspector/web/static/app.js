@@ -13,6 +13,7 @@ import { clearBrowse, setBrowseBackup, setUpBrowser } from "./js/browser.js";
 import { byId, renderStaticIcons } from "./js/dom.js";
 import { connectEvents, onConnectionChange, onEvent } from "./js/events.js";
 import { setExtractBackup, setUpExtractor } from "./js/extractor.js";
+import { setUpHealthSummary } from "./js/health_summary.js";
 import { setUpJobsPanel } from "./js/jobs_panel.js";
 import { setUpPreview } from "./js/preview.js";
 
@@ -82,6 +83,7 @@ function start() {
   setUpJobsPanel();
   setUpPreview();
   setUpBackupList(showError);
+  setUpHealthSummary(showError);
   setUpBackupDetail({ onChange: onBackupChanged, showError });
   setUpBrowser({ showError });
   setUpExtractor({ showError });
