@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from aiohttp.test_utils import TestClient
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from backup_inspector.demo.demo_backups import DEMO_PASSWORD
 from backup_inspector.inspection.target_facts import TargetFacts
 from backup_inspector.web.app_factory import create_app
-from backup_inspector.web.restore_routes import SYSTEM_FACTS, SystemFacts
+from backup_inspector.web.restore_routes import (
+    STALE_AFTER_S,
+    SUPERVISOR_BASE_URL,
+    SYSTEM_FACTS,
+    SystemFacts,
+)
 from backup_inspector.web.web_settings import WebSettings
 
-from .web_helpers import backup_id_named, post_json, wait_for_job
+from .fake_supervisor import TOKEN, FakeSupervisor
+from .web_helpers import backup_id_named, get_json, post_json, wait_for_job
 
 
 class FakeClient:
@@ -31,7 +40,7 @@ async def test_without_supervisor_there_are_no_facts(client: TestClient) -> None
     """On a desktop (no token) the answer says no Supervisor and no target."""
     response = await client.get("/api/system")
     assert response.status == 200
-    assert await response.json() == {"available": False, "target": None}
+    assert await response.json() == {"available": False, "target": None, "read_at": None}
 
 
 async def test_facts_read_at_start_and_on_demand(aiohttp_client, settings: WebSettings) -> None:
@@ -68,3 +77,171 @@ async def test_check_job_predicts_against_the_system(aiohttp_client, settings: W
     assert restore["verdict"] == "fails"
     codes = [p["code"] for p in job["result"]["report"]["problems"]]
     assert "supervisor-too-old" in codes
+
+
+# -- against a fake Supervisor on 127.0.0.1 ----------------------------------
+
+
+@pytest.fixture
+async def supervisor_url() -> Any:
+    """Serve a FakeSupervisor; yields (fake, its URL)."""
+    fake = FakeSupervisor()
+    server = TestServer(fake.app())
+    await server.start_server()
+    yield fake, str(server.make_url("/"))
+    await server.close()
+
+
+async def app_with_supervisor(
+    aiohttp_client: Any, settings: WebSettings, url: str
+) -> tuple[TestClient, Any]:
+    """The app told that the Supervisor answers at `url`; the facts once the first read ended."""
+    app = create_app(settings)
+    app[SUPERVISOR_BASE_URL] = url
+    test_client = await aiohttp_client(app)
+    holder = app[SYSTEM_FACTS]
+    for _ in range(200):
+        if holder.client is None or holder.read_at is not None or holder.client._has_logged_failure:
+            break
+        await asyncio.sleep(0.02)
+    return test_client, holder
+
+
+async def test_facts_come_from_the_supervisor_with_its_token(
+    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With SUPERVISOR_TOKEN the app reads /info and /host/info at start, sending the token."""
+    fake, url = supervisor_url
+    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
+    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    data = await get_json(test_client, "/api/system")
+    assert data["available"] is True and data["read_at"] is not None
+    assert data["target"] == {
+        "supervisor": "2026.11.0",
+        "homeassistant": "2026.11.2",
+        "arch": "amd64",
+        "supported_arch": ["amd64", "i386"],
+        "machine": "generic-x86-64",
+        "disk_free": 23.4,
+    }
+    assert sorted(fake.requests) == ["/host/info", "/info"]
+    assert set(fake.tokens) == {f"Bearer {TOKEN}"}
+
+
+async def test_refresh_reads_the_supervisor_again(
+    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """?refresh=1 asks the Supervisor again and shows an updated Core."""
+    fake, url = supervisor_url
+    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
+    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    fake.info = {**fake.info, "homeassistant": "2026.12.0"}
+    data = await get_json(test_client, "/api/system?refresh=1")
+    assert data["target"]["homeassistant"] == "2026.12.0"
+    assert fake.requests.count("/info") == 2
+
+
+async def test_supervisor_down_means_an_unknown_system(
+    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Supervisor that answers 502 leaves the facts null, and a check predicts 'unknown'."""
+    fake, url = supervisor_url
+    fake.is_down = True
+    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
+    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    data = await get_json(test_client, "/api/system?refresh=1")
+    assert data == {"available": True, "target": None, "read_at": None}
+    assert "/info" in fake.requests
+    job = await checked(test_client, "Full backup", "quick")
+    assert job["result"]["restore"]["target"] is None
+    assert job["result"]["restore"]["verdict"] == "unknown"
+
+
+async def test_no_token_means_no_call(
+    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside Home Assistant (no SUPERVISOR_TOKEN) the app never calls the Supervisor."""
+    fake, url = supervisor_url
+    monkeypatch.delenv("SUPERVISOR_TOKEN", raising=False)
+    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    data = await get_json(test_client, "/api/system?refresh=1")
+    assert data == {"available": False, "target": None, "read_at": None}
+    await checked(test_client, "Full backup", "full")
+    assert fake.requests == []
+
+
+async def test_full_check_reads_stale_facts_again(
+    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full check reads the facts again when they are old, and predicts against the new ones."""
+    fake, url = supervisor_url
+    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
+    test_client, holder = await app_with_supervisor(aiohttp_client, settings, url)
+    reads = fake.requests.count("/info")
+    await checked(test_client, "Full backup", "full")
+    assert fake.requests.count("/info") == reads  # fresh facts: no second read
+    holder._read_monotonic -= STALE_AFTER_S + 1
+    fake.info = {**fake.info, "supervisor": "2026.1.0"}  # downgraded since
+    job = await checked(test_client, "Full backup", "full")
+    assert fake.requests.count("/info") == reads + 1
+    restore = job["result"]["restore"]
+    assert restore["target"]["supervisor"] == "2026.1.0" and restore["verdict"] == "fails"
+
+
+async def test_card_of_a_fitting_and_a_refusing_system(
+    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job result carries the card: rows per part with reasons, database facts, notes."""
+    fake, url = supervisor_url
+    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
+    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    card = (await checked(test_client, "Full backup", "full"))["result"]["restore"]
+    assert card["verdict"] == "restores" and card["kind"] == "full"
+    labels = {part["part"]: part["label"] for part in card["parts"]}
+    assert labels["addon:core_mosquitto"] == "App Mosquitto broker"
+    assert labels["homeassistant"] == "Home Assistant" and labels["folder:share"] == "Folder share"
+    assert {part["outcome"] for part in card["parts"]} == {"restored"}
+    assert card["database"]["ok"] is True and card["database"]["schema_version"] == 48
+
+    fake.info = {**fake.info, "supervisor": "2026.1.0"}
+    await get_json(test_client, "/api/system?refresh=1")
+    card = (await checked(test_client, "Full backup", "full"))["result"]["restore"]
+    assert card["verdict"] == "fails"
+    for part in card["parts"]:
+        assert part["outcome"] == "skipped"
+        assert part["reasons"][0]["code"] == "supervisor-too-old"
+        assert "2026.1.0" in part["reasons"][0]["message"]
+
+
+async def test_remembered_card_of_an_encrypted_backup_keeps_no_sentences(
+    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After unlocking, the page gets the card with sentences; the list remembers only codes."""
+    _, url = supervisor_url
+    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
+    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    backup_id = await backup_id_named(test_client, "Automatic backup")
+    answer = await post_json(
+        test_client, f"/api/backups/{backup_id}/password", {"password": DEMO_PASSWORD}
+    )
+    card = answer["check"]["restore"]
+    assert card["target"]["machine"] == "generic-x86-64" and card["kind"] == "quick"
+    config = next(part for part in card["parts"] if part["part"] == "supervisor-config")
+    assert [r["code"] for r in config["reasons"]] == ["sensitive-archive"]
+    assert "registry logins" in config["reasons"][0]["message"]
+    detail = await get_json(test_client, f"/api/backups/{backup_id}")
+    remembered = detail["last_check"]["restore"]
+    assert remembered["verdict"] == card["verdict"]
+    reasons = [r for part in remembered["parts"] for r in part["reasons"]]
+    assert reasons and all(reason["message"] is None for reason in reasons)
+
+
+async def checked(test_client: TestClient, name: str, kind: str) -> dict[str, Any]:
+    """Run a quick or full check of the backup named `name` and return the finished job."""
+    backup_id = await backup_id_named(test_client, name)
+    started = await post_json(
+        test_client, f"/api/backups/{backup_id}/checks", {"kind": kind}, status=202
+    )
+    job = await wait_for_job(test_client, started["job"]["id"])
+    assert job["state"] == "succeeded", job
+    return job
