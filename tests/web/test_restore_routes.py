@@ -207,10 +207,12 @@ async def test_card_of_a_fitting_and_a_refusing_system(
     await get_json(test_client, "/api/system?refresh=1")
     card = (await checked(test_client, "Full backup", "full"))["result"]["restore"]
     assert card["verdict"] == "fails"
+    [refusal] = card["refusals"]
+    assert refusal["code"] == "supervisor-too-old" and "2026.1.0" in refusal["message"]
     for part in card["parts"]:
         assert part["outcome"] == "skipped"
         assert part["reasons"][0]["code"] == "supervisor-too-old"
-        assert "2026.1.0" in part["reasons"][0]["message"]
+        assert "refuses the whole backup" in part["reasons"][0]["message"]
 
 
 async def test_remembered_card_of_an_encrypted_backup_keeps_no_sentences(

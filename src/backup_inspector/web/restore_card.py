@@ -19,6 +19,9 @@ from typing import Any
 SUPERVISOR_CONFIG_PART = "supervisor-config"
 SUPERVISOR_CONFIG_ARCHIVE = "supervisor"
 
+REFUSED_WHOLE = (
+    "Skipped: the Supervisor refuses the whole backup before it touches anything (see above)."
+)
 STOPPED_EARLIER = (
     "The restore stops before this part: restoring Home Assistant fails, "
     "so the Supervisor does not go on to the apps and its own settings."
@@ -55,39 +58,56 @@ def _reason(problem: dict[str, Any], with_messages: bool) -> dict[str, Any]:
     }
 
 
+def _without_archive(reason: dict[str, Any]) -> dict[str, Any]:
+    """A reason as the card shows it: code, severity, message."""
+    return {key: reason.get(key) for key in ("code", "severity", "message")}
+
+
 def _part_reasons(
-    part: dict[str, Any], problems: list[dict[str, Any]], with_messages: bool
+    part: dict[str, Any], problems: list[dict[str, Any]], refusals: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The problems behind a part's codes; for a skipped part, also what stopped the restore."""
+    """The problems behind a part's codes; for a skipped part, also what stopped the restore.
+
+    A refusal of the whole backup is told once, beside the verdict; a part
+    names its code and points there, so the sentence is not repeated per part.
+    """
     archive = archive_of_part(str(part.get("part")))
     codes = set(part.get("codes") or [])
     reasons = [
-        _reason(problem, with_messages)
+        problem
         for problem in problems
         if problem.get("archive") == archive and problem.get("code") in codes
     ]
     if part.get("outcome") == "skipped" and not any(r["severity"] == "error" for r in reasons):
-        refusals = [
-            _reason(problem, with_messages)
-            for problem in problems
-            if problem.get("archive") is None and problem.get("severity") == "error"
+        stopped = [
+            {"code": refusal.get("code"), "severity": "error", "message": REFUSED_WHOLE}
+            for refusal in refusals
         ]
-        stopped = {"code": None, "severity": "error", "message": STOPPED_EARLIER}
-        reasons = [*(refusals or [stopped]), *reasons]
+        reasons = [
+            *(stopped or [{"code": None, "severity": "error", "message": STOPPED_EARLIER}]),
+            *reasons,
+        ]
     return reasons
 
 
 def restore_card(report: dict[str, Any], *, with_messages: bool = True) -> dict[str, Any] | None:
     """The card's content for a report in CheckReport.to_json() shape; None without a prediction.
 
-    {"kind", "target", "verdict", "parts": [{"part", "label", "outcome", "codes",
+    {"kind", "target", "verdict", "refusals", "parts": [{"part", "label", "outcome", "codes",
     "reasons": [{"code", "severity", "message"}]}], "notes", "not_judged", "database"}.
-    `notes` are the backup's own info findings (no archive), such as `partial-backup`.
+    `refusals` are the backup's own errors (no archive), after which the
+    Supervisor restores nothing, such as `supervisor-too-old`; `notes` are its
+    own info findings, such as `partial-backup`.
     """
     restore = report.get("restore")
     if not isinstance(restore, dict):
         return None
-    problems = [p for p in report.get("problems") or [] if isinstance(p, dict)]
+    problems = [
+        _reason(problem, with_messages) | {"archive": problem.get("archive")}
+        for problem in report.get("problems") or []
+        if isinstance(problem, dict)
+    ]
+    refusals = [p for p in problems if p["archive"] is None and p["severity"] == "error"]
     metadata = report.get("metadata") or {}
     app_names = {
         str(addon.get("slug")): str(addon.get("name") or "")
@@ -100,21 +120,18 @@ def restore_card(report: dict[str, Any], *, with_messages: bool = True) -> dict[
             "label": _part_label(str(part.get("part")), app_names),
             "outcome": part.get("outcome"),
             "codes": list(part.get("codes") or []),
-            "reasons": _part_reasons(part, problems, with_messages),
+            "reasons": [_without_archive(r) for r in _part_reasons(part, problems, refusals)],
         }
         for part in restore.get("parts") or []
     ]
-    notes = [
-        _reason(problem, with_messages)
-        for problem in problems
-        if problem.get("archive") is None and problem.get("severity") == "info"
-    ]
+    notes = [p for p in problems if p["archive"] is None and p["severity"] == "info"]
     return {
         "kind": report.get("level"),
         "target": restore.get("target"),
         "verdict": restore.get("verdict"),
+        "refusals": [_without_archive(r) for r in refusals],
         "parts": parts,
-        "notes": notes,
+        "notes": [_without_archive(n) for n in notes],
         "not_judged": list(restore.get("not_judged") or []),
         "database": report.get("database"),
     }
