@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from backup_inspector.demo.demo_backups import create_demo_folder
 from backup_inspector.web.app_factory import create_app
+from backup_inspector.web.restore_routes import SUPERVISOR_BASE_URL
 from backup_inspector.web.web_settings import WebSettings
 from web.ingress_proxy import BackgroundServers
 
@@ -159,13 +161,25 @@ def demo_backup_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return create_demo_folder(tmp_path_factory.mktemp("e2e-demo-backups"))
 
 
+def app_for(settings: WebSettings, supervisor_url: str | None) -> web.Application:
+    """The app; with `supervisor_url`, it asks the Supervisor there (a fake on 127.0.0.1)."""
+    app = create_app(settings)
+    if supervisor_url is not None:
+        app[SUPERVISOR_BASE_URL] = supervisor_url
+    return app
+
+
 @pytest.fixture
-def start_site(tmp_path: Path) -> Iterator[Callable[[Iterable[Path]], Site]]:
-    """Start the app for copies of the given backup files; stopped after the test."""
+def start_site(tmp_path: Path) -> Iterator[Callable[..., Site]]:
+    """Start the app for copies of the given backup files; stopped after the test.
+
+    `supervisor_url` points the app at a fake Supervisor (SUPERVISOR_TOKEN
+    must then be set, as in the add-on).
+    """
     started: list[Site] = []
     with contextlib.ExitStack() as stack:
 
-        def start(backup_files: Iterable[Path]) -> Site:
+        def start(backup_files: Iterable[Path], supervisor_url: str | None = None) -> Site:
             root = tmp_path / f"site-{len(started)}"
             backup_dir, share_dir, data_dir = root / "backup", root / "share", root / "data"
             for folder in (backup_dir, share_dir, data_dir):
@@ -178,7 +192,9 @@ def start_site(tmp_path: Path) -> Iterator[Callable[[Iterable[Path]], Site]]:
                 data_dir=data_dir,
                 folder_poll_interval_s=0.5,
             )
-            servers = stack.enter_context(BackgroundServers(lambda: create_app(settings)))
+            servers = stack.enter_context(
+                BackgroundServers(lambda: app_for(settings, supervisor_url))
+            )
             started.append(Site(servers=servers, backup_dir=backup_dir, share_dir=share_dir))
             return started[-1]
 

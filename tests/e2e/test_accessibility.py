@@ -87,7 +87,7 @@ def assert_verdict_reads_without_colour(page: Page, level: str) -> None:
     verdict = page.get_by_test_id("check-verdict")
     expect(page.get_by_test_id("verdict-word")).to_have_text(VERDICT_WORDS[level])
     expect(page.get_by_test_id("verdict-title")).not_to_be_empty()
-    icon = verdict.locator("svg.icon")
+    icon = page.get_by_test_id("verdict-word").locator("svg.icon")
     expect(icon).to_have_count(1)
     expect(icon).to_be_visible()
     expect(icon).to_have_attribute("data-icon-name", VERDICT_ICONS[level])
@@ -206,7 +206,7 @@ def test_a_finished_check_moves_the_focus_to_its_verdict(
 
     back_to_the_list_and_open(page, DAMAGED_BACKUP[0])
     run_full_check(page, "error")
-    verdict_icon = page.get_by_test_id("check-verdict").locator("svg.icon")
+    verdict_icon = page.get_by_test_id("verdict-word").locator("svg.icon")
     expect(verdict_icon).to_have_attribute("data-icon-name", "alertCircle")
 
 

@@ -15,6 +15,7 @@ import { connectEvents, onConnectionChange, onEvent } from "./js/events.js";
 import { setExtractBackup, setUpExtractor } from "./js/extractor.js";
 import { setUpJobsPanel } from "./js/jobs_panel.js";
 import { setUpPreview } from "./js/preview.js";
+import { setUpRestoreCard } from "./js/restore_card.js";
 
 const BACKUP_ROUTE = /^#\/backup\/([0-9a-f]+)$/;
 
@@ -83,6 +84,7 @@ function start() {
   setUpPreview();
   setUpBackupList(showError);
   setUpBackupDetail({ onChange: onBackupChanged, showError });
+  setUpRestoreCard({ showError });
   setUpBrowser({ showError });
   setUpExtractor({ showError });
   byId("back-button").addEventListener("click", () => {
