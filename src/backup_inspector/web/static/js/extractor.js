@@ -3,7 +3,7 @@
 import { backupPath, postJson } from "./api.js";
 import { clearSelection, onSelectionChange, selectedEntries, unselect } from "./browser.js";
 import { byId, h, icon, replaceChildren, setProgress } from "./dom.js";
-import { isFinished, onJob, watchJob } from "./events.js";
+import { isFinished, jobSnapshot, onJob, watchJob } from "./events.js";
 import { describeProgress, formatBytes, formatCount } from "./format.js";
 
 let backup = null;
@@ -170,18 +170,38 @@ function renderJob(job) {
   schedulePlan();
 }
 
-async function startExtraction() {
+/** Ask before a sensitive archive goes into the share folder; resolves to true on "Extract anyway". */
+function confirmSensitive(message) {
+  const dialog = byId("sensitive-dialog");
+  byId("sensitive-text").textContent = message;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
+  });
+}
+
+async function startExtraction(confirmSensitiveArchives = false) {
   byId("extract-summary").hidden = true;
   try {
     const answer = await postJson(backupPath(backup.id, "/extract"), {
       selections: selectionsForApi(),
       destination: byId("extract-destination").value,
       conflict: conflictPolicy(),
+      confirm_sensitive: confirmSensitiveArchives,
     });
     extractJobId = answer.job.id;
     watchJob(answer.job);
-    renderJob(answer.job);
+    // A small extraction can finish, and its event arrive, before this answer: show the newest state.
+    renderJob(jobSnapshot(extractJobId) || answer.job);
   } catch (error) {
+    if (error.code === "sensitive-archive-needs-confirmation" && !confirmSensitiveArchives) {
+      // The server knows which archives hold system passwords; it asks, the page relays.
+      const confirmed = await confirmSensitive(error.message);
+      byId("extract-start").focus();
+      if (confirmed) startExtraction(true);
+      return;
+    }
     const box = byId("extract-summary");
     box.hidden = false;
     box.dataset.state = "error";
@@ -223,7 +243,7 @@ export function setUpExtractor(callbacks) {
   showError = callbacks.showError;
   onSelectionChange(renderSelection);
   byId("extract-destination").addEventListener("input", schedulePlan);
-  byId("extract-start").addEventListener("click", startExtraction);
+  byId("extract-start").addEventListener("click", () => startExtraction());
   byId("extract-cancel").addEventListener("click", cancelExtraction);
   byId("selection-clear").addEventListener("click", clearSelection);
   onJob((job) => {
