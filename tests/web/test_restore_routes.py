@@ -231,6 +231,9 @@ async def test_remembered_card_of_an_encrypted_backup_keeps_no_sentences(
     config = next(part for part in card["parts"] if part["part"] == "supervisor-config")
     assert [r["code"] for r in config["reasons"]] == ["sensitive-archive"]
     assert "registry logins" in config["reasons"][0]["message"]
+    listed = await get_json(test_client, "/api/backups")
+    row = next(backup for backup in listed["backups"] if backup["id"] == backup_id)
+    assert row["last_check"]["level"] and "restore" not in row["last_check"]
     detail = await get_json(test_client, f"/api/backups/{backup_id}")
     remembered = detail["last_check"]["restore"]
     assert remembered["verdict"] == card["verdict"]
