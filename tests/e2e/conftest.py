@@ -270,6 +270,19 @@ def open_backup(root: Root, name: str) -> None:
     expect(root.get_by_test_id("backup-name")).to_have_text(name)
 
 
+def open_from_the_list(page: Page, site: Site, name: str) -> None:
+    """Load the list through ingress, wait until it is live, and open one backup."""
+    page.goto(site.ingress_url)
+    wait_until_live(page)
+    open_backup(page, name)
+
+
+def unlock(root: Root, password: str) -> None:
+    """Type the password into the backup's password box and submit it."""
+    root.get_by_test_id("password-input").fill(password)
+    root.get_by_test_id("password-submit").click()
+
+
 def scroll_below_header(target: Locator) -> None:
     """Scroll so that `target` starts just below the sticky app bar (for screenshots)."""
     target.evaluate(

@@ -25,6 +25,7 @@ from .conftest import (
     entry_row,
     expect,
     open_backup,
+    open_from_the_list,
     skip_without_browser,
     wait_until_live,
 )
@@ -59,13 +60,6 @@ def audit_site(
 ) -> Site:
     """The demo backups plus one whose full check ends with a warning."""
     return start_site([*demo_backup_files, write_warning_backup(tmp_path)])
-
-
-def open_from_the_list(page: Page, site: Site, name: str) -> None:
-    """Load the list through ingress, wait until it is live, and open one backup."""
-    page.goto(site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, name)
 
 
 def back_to_the_list_and_open(page: Page, name: str) -> None:
@@ -134,6 +128,8 @@ def test_every_screen_passes_axe_core(
 
     run_full_check(page, "ok")
     auditor.audit(page, "verdict ok")
+    expect(page.get_by_test_id("restore-card")).to_have_attribute("data-state", "full")
+    auditor.audit(page, "restore card")
 
     expect(page.get_by_test_id("listing-status")).to_have_attribute("data-state", "complete")
     entry_row(page, "data").get_by_test_id("entry-open").click()

@@ -24,9 +24,11 @@ from .conftest import (
     Site,
     expect,
     open_backup,
+    open_from_the_list,
     save_screenshot,
     scroll_below_header,
     skip_without_browser,
+    unlock,
     wait_until_live,
 )
 
@@ -108,9 +110,7 @@ def test_clean_backup_restores_on_a_fitting_system(
 ) -> None:
     """A full check of the plain demo backup: every part restored, the database healthy."""
     page = open_page()
-    page.goto(supervised_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, FULL_BACKUP[0])
+    open_from_the_list(page, supervised_site, FULL_BACKUP[0])
     expect(card(page)).to_have_attribute("data-state", "none")
     expect_fitting_system(page)
     expect(page.get_by_test_id("restore-empty")).to_be_visible()
@@ -150,9 +150,7 @@ def test_backup_from_a_newer_supervisor_fails_with_its_reason(
 ) -> None:
     """A quick check is enough: every part is skipped because the Supervisor is too old."""
     page = open_page(viewport=PHONE_VIEWPORT, color_scheme="dark")
-    page.goto(supervised_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, NEWER_BACKUP)
+    open_from_the_list(page, supervised_site, NEWER_BACKUP)
     page.get_by_test_id("quick-check").click()
     expect_verdict(page, "fails", "Fails", "alertCircle")
     expect(page.get_by_test_id("restore-source")).to_contain_text("quick check")
@@ -180,13 +178,10 @@ def test_encrypted_backup_after_unlock_then_full_check(
 ) -> None:
     """Locked: not predicted; unlocked: what a quick check can judge; full: restores, with a note."""
     page = open_page()
-    page.goto(supervised_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, ENCRYPTED_BACKUP[0])
+    open_from_the_list(page, supervised_site, ENCRYPTED_BACKUP[0])
     expect(card(page)).to_have_attribute("data-state", "none")
 
-    page.get_by_test_id("password-input").fill(DEMO_PASSWORD)
-    page.get_by_test_id("password-submit").click()
+    unlock(page, DEMO_PASSWORD)
     expect(card(page)).to_have_attribute("data-state", "quick")
     expect_verdict(page, "unknown", "Cannot tell yet", "helpCircle")
     expect(part_row(page, "homeassistant")).to_have_attribute("data-outcome", "unknown")
@@ -213,8 +208,7 @@ def test_encrypted_backup_after_unlock_then_full_check(
     expect_verdict(page, "restores", "Restores", "checkCircle")
     expect(part_row(page, "supervisor-config")).to_have_attribute("data-outcome", "restored")
 
-    page.get_by_test_id("password-input").fill(DEMO_PASSWORD)
-    page.get_by_test_id("password-submit").click()
+    unlock(page, DEMO_PASSWORD)
     page.get_by_test_id("full-check").click()
     expect(card(page)).to_have_attribute("data-state", "full")
     expect(page.get_by_test_id("full-check")).to_be_enabled()
@@ -227,9 +221,7 @@ def test_unknown_system_outside_home_assistant(
 ) -> None:
     """Without a Supervisor the card says the system is unknown, and predicts 'cannot tell yet'."""
     page = open_page()
-    page.goto(demo_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, FULL_BACKUP[0])
+    open_from_the_list(page, demo_site, FULL_BACKUP[0])
     expect(page.get_by_test_id("restore-system-unknown")).to_contain_text("Unknown system")
     page.get_by_test_id("quick-check").click()
     expect_verdict(page, "unknown", "Cannot tell yet", "helpCircle")
@@ -250,9 +242,7 @@ def test_the_card_passes_axe_core(
     viewport = PHONE_VIEWPORT if width == "phone" else DESKTOP_VIEWPORT
     page = open_page(viewport=viewport, color_scheme=color_scheme)
     auditor = axe_auditor(f"{color_scheme}, {viewport['width']} px")
-    page.goto(supervised_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, FULL_BACKUP[0])
+    open_from_the_list(page, supervised_site, FULL_BACKUP[0])
     page.get_by_test_id("full-check").click()
     expect(card(page)).to_have_attribute("data-state", "full")
     auditor.audit(page, "restore card: restores")

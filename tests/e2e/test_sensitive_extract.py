@@ -13,10 +13,10 @@ from .conftest import (
     Page,
     Site,
     expect,
-    open_backup,
+    open_from_the_list,
     save_screenshot,
     skip_without_browser,
-    wait_until_live,
+    unlock,
 )
 
 skip_without_browser()
@@ -36,11 +36,8 @@ def test_extracting_the_supervisor_archive_asks_first(
 ) -> None:
     """Cancel writes nothing; 'Extract anyway' writes the files; the dialog passes axe-core."""
     page = open_page()
-    page.goto(demo_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, ENCRYPTED_BACKUP[0])
-    page.get_by_test_id("password-input").fill(DEMO_PASSWORD)
-    page.get_by_test_id("password-submit").click()
+    open_from_the_list(page, demo_site, ENCRYPTED_BACKUP[0])
+    unlock(page, DEMO_PASSWORD)
     expect(page.get_by_test_id("password-status")).to_have_attribute("data-state", "verified")
     select_whole_archive(page, "supervisor")
     page.get_by_test_id("extract-destination").fill("settings")
@@ -74,9 +71,7 @@ def test_other_archives_extract_without_a_question(
 ) -> None:
     """A whole folder archive goes out at once: no dialog."""
     page = open_page()
-    page.goto(demo_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, FULL_BACKUP[0])
+    open_from_the_list(page, demo_site, FULL_BACKUP[0])
     select_whole_archive(page, "ssl")
     page.get_by_test_id("extract-start").click()
     expect(page.get_by_test_id("extract-summary")).to_have_attribute("data-state", "ok")

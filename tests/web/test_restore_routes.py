@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -82,38 +83,50 @@ async def test_check_job_predicts_against_the_system(aiohttp_client, settings: W
 # -- against a fake Supervisor on 127.0.0.1 ----------------------------------
 
 
+@dataclass
+class Supervised:
+    """The fake Supervisor, and the app's test client and facts."""
+
+    fake: FakeSupervisor
+    client: TestClient
+    facts: SystemFacts
+
+
 @pytest.fixture
-async def supervisor_url() -> Any:
-    """Serve a FakeSupervisor; yields (fake, its URL)."""
-    fake = FakeSupervisor()
-    server = TestServer(fake.app())
-    await server.start_server()
-    yield fake, str(server.make_url("/"))
-    await server.close()
+async def supervised(
+    aiohttp_client: Any, settings: WebSettings, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """Start a fake Supervisor and the app pointed at it: start(token=True, down=False)."""
+    servers: list[TestServer] = []
+
+    async def start(*, token: bool = True, down: bool = False) -> Supervised:
+        fake = FakeSupervisor(is_down=down)
+        server = TestServer(fake.app())
+        await server.start_server()
+        servers.append(server)
+        if token:
+            monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
+        else:
+            monkeypatch.delenv("SUPERVISOR_TOKEN", raising=False)
+        app = create_app(settings)
+        app[SUPERVISOR_BASE_URL] = str(server.make_url("/"))
+        test_client = await aiohttp_client(app)
+        facts = app[SYSTEM_FACTS]
+        for _ in range(200):  # the first read, in the background at start
+            if facts.client is None or facts.read_at is not None or fake.requests:
+                break
+            await asyncio.sleep(0.02)
+        return Supervised(fake, test_client, facts)
+
+    yield start
+    for server in servers:
+        await server.close()
 
 
-async def app_with_supervisor(
-    aiohttp_client: Any, settings: WebSettings, url: str
-) -> tuple[TestClient, Any]:
-    """The app told that the Supervisor answers at `url`; the facts once the first read ended."""
-    app = create_app(settings)
-    app[SUPERVISOR_BASE_URL] = url
-    test_client = await aiohttp_client(app)
-    holder = app[SYSTEM_FACTS]
-    for _ in range(200):
-        if holder.client is None or holder.read_at is not None or holder.client._has_logged_failure:
-            break
-        await asyncio.sleep(0.02)
-    return test_client, holder
-
-
-async def test_facts_come_from_the_supervisor_with_its_token(
-    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_facts_come_from_the_supervisor_with_its_token(supervised: Any) -> None:
     """With SUPERVISOR_TOKEN the app reads /info and /host/info at start, sending the token."""
-    fake, url = supervisor_url
-    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
-    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    started = await supervised()
+    fake, test_client = started.fake, started.client
     data = await get_json(test_client, "/api/system")
     assert data["available"] is True and data["read_at"] is not None
     assert data["target"] == {
@@ -128,27 +141,20 @@ async def test_facts_come_from_the_supervisor_with_its_token(
     assert set(fake.tokens) == {f"Bearer {TOKEN}"}
 
 
-async def test_refresh_reads_the_supervisor_again(
-    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_refresh_reads_the_supervisor_again(supervised: Any) -> None:
     """?refresh=1 asks the Supervisor again and shows an updated Core."""
-    fake, url = supervisor_url
-    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
-    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    started = await supervised()
+    fake, test_client = started.fake, started.client
     fake.info = {**fake.info, "homeassistant": "2026.12.0"}
     data = await get_json(test_client, "/api/system?refresh=1")
     assert data["target"]["homeassistant"] == "2026.12.0"
     assert fake.requests.count("/info") == 2
 
 
-async def test_supervisor_down_means_an_unknown_system(
-    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_supervisor_down_means_an_unknown_system(supervised: Any) -> None:
     """A Supervisor that answers 502 leaves the facts null, and a check predicts 'unknown'."""
-    fake, url = supervisor_url
-    fake.is_down = True
-    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
-    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    started = await supervised(down=True)
+    fake, test_client = started.fake, started.client
     data = await get_json(test_client, "/api/system?refresh=1")
     assert data == {"available": True, "target": None, "read_at": None}
     assert "/info" in fake.requests
@@ -157,26 +163,20 @@ async def test_supervisor_down_means_an_unknown_system(
     assert job["result"]["restore"]["verdict"] == "unknown"
 
 
-async def test_no_token_means_no_call(
-    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_no_token_means_no_call(supervised: Any) -> None:
     """Outside Home Assistant (no SUPERVISOR_TOKEN) the app never calls the Supervisor."""
-    fake, url = supervisor_url
-    monkeypatch.delenv("SUPERVISOR_TOKEN", raising=False)
-    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    started = await supervised(token=False)
+    fake, test_client = started.fake, started.client
     data = await get_json(test_client, "/api/system?refresh=1")
     assert data == {"available": False, "target": None, "read_at": None}
     await checked(test_client, "Full backup", "full")
     assert fake.requests == []
 
 
-async def test_full_check_reads_stale_facts_again(
-    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_full_check_reads_stale_facts_again(supervised: Any) -> None:
     """A full check reads the facts again when they are old, and predicts against the new ones."""
-    fake, url = supervisor_url
-    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
-    test_client, holder = await app_with_supervisor(aiohttp_client, settings, url)
+    started = await supervised()
+    fake, test_client, holder = started.fake, started.client, started.facts
     reads = fake.requests.count("/info")
     await checked(test_client, "Full backup", "full")
     assert fake.requests.count("/info") == reads  # fresh facts: no second read
@@ -188,13 +188,10 @@ async def test_full_check_reads_stale_facts_again(
     assert restore["target"]["supervisor"] == "2026.1.0" and restore["verdict"] == "fails"
 
 
-async def test_card_of_a_fitting_and_a_refusing_system(
-    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_card_of_a_fitting_and_a_refusing_system(supervised: Any) -> None:
     """The job result carries the card: rows per part with reasons, database facts, notes."""
-    fake, url = supervisor_url
-    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
-    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    started = await supervised()
+    fake, test_client = started.fake, started.client
     card = (await checked(test_client, "Full backup", "full"))["result"]["restore"]
     assert card["verdict"] == "restores" and card["kind"] == "full"
     labels = {part["part"]: part["label"] for part in card["parts"]}
@@ -215,13 +212,9 @@ async def test_card_of_a_fitting_and_a_refusing_system(
         assert "refuses the whole backup" in part["reasons"][0]["message"]
 
 
-async def test_remembered_card_of_an_encrypted_backup_keeps_no_sentences(
-    aiohttp_client, settings: WebSettings, supervisor_url, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_remembered_card_of_an_encrypted_backup_keeps_no_sentences(supervised: Any) -> None:
     """After unlocking, the page gets the card with sentences; the list remembers only codes."""
-    _, url = supervisor_url
-    monkeypatch.setenv("SUPERVISOR_TOKEN", TOKEN)
-    test_client, _ = await app_with_supervisor(aiohttp_client, settings, url)
+    test_client = (await supervised()).client
     backup_id = await backup_id_named(test_client, "Automatic backup")
     answer = await post_json(
         test_client, f"/api/backups/{backup_id}/password", {"password": DEMO_PASSWORD}
