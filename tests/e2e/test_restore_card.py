@@ -131,8 +131,10 @@ def test_clean_backup_restores_on_a_fitting_system(
     expect(database).to_contain_text("1 Nov 2026")
     assert set(supervisor[0].tokens) == {f"Bearer {TOKEN}"}
 
-    page.get_by_test_id("system-refresh").click()
+    page.get_by_test_id("system-refresh").focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_test_id("restore-system-status")).to_contain_text("Read from the Supervisor")
+    expect(page.get_by_test_id("system-refresh")).to_be_focused()
     supervisor[0].info = {**supervisor[0].info, "homeassistant": "2026.12.1"}
     page.get_by_test_id("system-refresh").click()
     expect(page.get_by_test_id("restore-system-status")).to_contain_text("has changed")
@@ -140,6 +142,7 @@ def test_clean_backup_restores_on_a_fitting_system(
     page.get_by_test_id("system-refresh").click()
     expect(page.get_by_test_id("restore-system-status")).to_contain_text("Read from the Supervisor")
 
+    page.get_by_test_id("system-refresh").blur()  # no focus ring in the picture
     scroll_below_header(card(page))
     save_screenshot(page, "restore-card.png")
 

@@ -49,14 +49,15 @@ function describeArch(target) {
   return others.length ? `${target.arch || "unknown"} (also runs ${others.join(", ")})` : target.arch;
 }
 
+/** The facts of `target`, or why there are none (`available` null: not read yet). */
 function renderSystem(target, available) {
   const unknown = byId("restore-system-unknown");
   const facts = byId("restore-system");
   if (!target) {
     unknown.hidden = false;
-    unknown.textContent = available
-      ? "Unknown system: the Supervisor did not answer, so the rules that depend on this system (versions, CPU, free space) are not judged."
-      : "Unknown system: Backup Inspector is not running inside Home Assistant, so the rules that depend on the system (versions, CPU, free space) are not judged.";
+    if (available === null) unknown.textContent = "Reading this system's facts…";
+    else if (available) unknown.textContent = "Unknown system: the Supervisor did not answer, so the rules that depend on this system (versions, CPU, free space) are not judged.";
+    else unknown.textContent = "Unknown system: Backup Inspector is not running inside Home Assistant, so the rules that depend on the system (versions, CPU, free space) are not judged.";
     replaceChildren(facts);
     facts.hidden = true;
     return;
@@ -172,11 +173,11 @@ export function renderRestoreCard(card, checkedAt = null) {
   byId("restore-system-status").textContent = "";
   if (!card) {
     byId("restore-verdict").hidden = true;
-    renderSystem(system ? system.target : null, system ? system.available : false);
+    renderSystem(system ? system.target : null, system ? system.available : null);
     renderDatabase(null);
     return;
   }
-  renderSystem(card.target, system ? system.available : Boolean(card.target));
+  renderSystem(card.target, system ? system.available : null);
   renderVerdict(card, checkedAt);
   renderLists(card);
   renderDatabase(card);
@@ -190,7 +191,8 @@ function sameFacts(first, second) {
 export async function loadSystem(refresh = false) {
   const status = byId("restore-system-status");
   const button = byId("system-refresh");
-  button.disabled = true;
+  // aria-busy, not disabled: a disabled button would drop the keyboard focus.
+  button.setAttribute("aria-busy", "true");
   if (refresh) status.textContent = "Asking the Supervisor…";
   try {
     system = await getJson(`api/system${refresh ? "?refresh=1" : ""}`);
@@ -198,11 +200,12 @@ export async function loadSystem(refresh = false) {
     showError(error);
     return;
   } finally {
-    button.disabled = false;
+    button.removeAttribute("aria-busy");
   }
-  if (!shownCard) {
-    renderSystem(system.target, system.available);
-  } else if (!sameFacts(system.target, shownCard.target)) {
+  // Without a prediction the card shows this system; a prediction keeps the system it used.
+  const shownTarget = shownCard ? shownCard.target : system.target;
+  renderSystem(shownTarget, system.available);
+  if (shownCard && !sameFacts(system.target, shownCard.target)) {
     status.textContent = "This system has changed since this prediction: run a check again to predict against it.";
     return;
   }
