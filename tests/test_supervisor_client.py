@@ -12,16 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from backup_inspector.supervisor_client import SupervisorClient
+from web.fake_supervisor import FITTING_INFO, TOKEN
 
-TOKEN = "fake-supervisor-token"
-INFO = {
-    "supervisor": "2026.11.0",
-    "homeassistant": "2026.11.2",
-    "arch": "amd64",
-    "supported_arch": ["amd64", "i386"],
-    "machine": "generic-x86-64",
-    "state": "running",
-}
+INFO = FITTING_INFO
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 

@@ -39,10 +39,13 @@ class SupervisorClient:
         self._has_logged_failure = False
 
     @classmethod
-    def from_environment(cls) -> SupervisorClient | None:
-        """A client with $SUPERVISOR_TOKEN, or None outside Home Assistant (a desktop)."""
+    def from_environment(cls, base_url: str = SUPERVISOR_URL) -> SupervisorClient | None:
+        """A client with $SUPERVISOR_TOKEN, or None outside Home Assistant (a desktop).
+
+        `base_url` is for tests, which answer as the Supervisor on 127.0.0.1.
+        """
         token = os.environ.get(TOKEN_ENVIRONMENT_VARIABLE)
-        return cls(token) if token else None
+        return cls(token, base_url) if token else None
 
     async def get_data(self, path: str) -> dict[str, Any] | None:
         """`GET <path>` and its `data` object; None on any failure (logged once)."""

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from backup_inspector.demo.demo_backups import create_demo_folder
 from backup_inspector.web.app_factory import create_app
+from backup_inspector.web.restore_routes import SUPERVISOR_BASE_URL
 from backup_inspector.web.web_settings import WebSettings
 from web.ingress_proxy import BackgroundServers
 
@@ -159,13 +161,29 @@ def demo_backup_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return create_demo_folder(tmp_path_factory.mktemp("e2e-demo-backups"))
 
 
+def app_for(settings: WebSettings, supervisor_url: str | None) -> web.Application:
+    """The app; with `supervisor_url`, it asks the Supervisor there (a fake on 127.0.0.1)."""
+    app = create_app(settings)
+    if supervisor_url is not None:
+        app[SUPERVISOR_BASE_URL] = supervisor_url
+    return app
+
+
 @pytest.fixture
 def start_site(tmp_path: Path) -> Iterator[Callable[..., Site]]:
-    """Start the app for copies of the given backup files (and WebSettings overrides)."""
+    """Start the app for copies of the given backup files (and WebSettings overrides).
+
+    `supervisor_url` points the app at a fake Supervisor (SUPERVISOR_TOKEN
+    must then be set, as in the add-on). The sites stop after the test.
+    """
     started: list[Site] = []
     with contextlib.ExitStack() as stack:
 
-        def start(backup_files: Iterable[Path], **setting_overrides: Any) -> Site:
+        def start(
+            backup_files: Iterable[Path],
+            supervisor_url: str | None = None,
+            **setting_overrides: Any,
+        ) -> Site:
             root = tmp_path / f"site-{len(started)}"
             backup_dir, share_dir, data_dir = root / "backup", root / "share", root / "data"
             for folder in (backup_dir, share_dir, data_dir):
@@ -179,7 +197,9 @@ def start_site(tmp_path: Path) -> Iterator[Callable[..., Site]]:
                 folder_poll_interval_s=0.5,
                 **setting_overrides,
             )
-            servers = stack.enter_context(BackgroundServers(lambda: create_app(settings)))
+            servers = stack.enter_context(
+                BackgroundServers(lambda: app_for(settings, supervisor_url))
+            )
             started.append(Site(servers=servers, backup_dir=backup_dir, share_dir=share_dir))
             return started[-1]
 
@@ -253,6 +273,19 @@ def open_backup(root: Root, name: str) -> None:
     root.get_by_role("link", name=f"Open {name}", exact=True).click()
     expect(root.get_by_test_id("backup-view")).to_have_attribute("data-loaded", "true")
     expect(root.get_by_test_id("backup-name")).to_have_text(name)
+
+
+def open_from_the_list(page: Page, site: Site, name: str) -> None:
+    """Load the list through ingress, wait until it is live, and open one backup."""
+    page.goto(site.ingress_url)
+    wait_until_live(page)
+    open_backup(page, name)
+
+
+def unlock(root: Root, password: str) -> None:
+    """Type the password into the backup's password box and submit it."""
+    root.get_by_test_id("password-input").fill(password)
+    root.get_by_test_id("password-submit").click()
 
 
 def scroll_below_header(target: Locator) -> None:

@@ -25,6 +25,7 @@ from .conftest import (
     entry_row,
     expect,
     open_backup,
+    open_from_the_list,
     skip_without_browser,
     wait_until_live,
 )
@@ -61,13 +62,6 @@ def audit_site(
     return start_site([*demo_backup_files, write_warning_backup(tmp_path)])
 
 
-def open_from_the_list(page: Page, site: Site, name: str) -> None:
-    """Load the list through ingress, wait until it is live, and open one backup."""
-    page.goto(site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, name)
-
-
 def back_to_the_list_and_open(page: Page, name: str) -> None:
     """Go back to the list with the app bar's back button, then open another backup."""
     page.get_by_test_id("back-button").click()
@@ -87,7 +81,7 @@ def assert_verdict_reads_without_colour(page: Page, level: str) -> None:
     verdict = page.get_by_test_id("check-verdict")
     expect(page.get_by_test_id("verdict-word")).to_have_text(VERDICT_WORDS[level])
     expect(page.get_by_test_id("verdict-title")).not_to_be_empty()
-    icon = verdict.locator("svg.icon")
+    icon = page.get_by_test_id("verdict-word").locator("svg.icon")
     expect(icon).to_have_count(1)
     expect(icon).to_be_visible()
     expect(icon).to_have_attribute("data-icon-name", VERDICT_ICONS[level])
@@ -134,6 +128,8 @@ def test_every_screen_passes_axe_core(
 
     run_full_check(page, "ok")
     auditor.audit(page, "verdict ok")
+    expect(page.get_by_test_id("restore-card")).to_have_attribute("data-state", "full")
+    auditor.audit(page, "restore card")
 
     expect(page.get_by_test_id("listing-status")).to_have_attribute("data-state", "complete")
     entry_row(page, "data").get_by_test_id("entry-open").click()
@@ -206,7 +202,7 @@ def test_a_finished_check_moves_the_focus_to_its_verdict(
 
     back_to_the_list_and_open(page, DAMAGED_BACKUP[0])
     run_full_check(page, "error")
-    verdict_icon = page.get_by_test_id("check-verdict").locator("svg.icon")
+    verdict_icon = page.get_by_test_id("verdict-word").locator("svg.icon")
     expect(verdict_icon).to_have_attribute("data-icon-name", "alertCircle")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from backup_inspector.demo.demo_backups import DEMO_PASSWORD
 from backup_inspector.inspection import extract_files
 from backup_inspector.web import extract_destination
 from backup_inspector.web.extract_routes import shortened_report
@@ -307,3 +308,24 @@ async def test_app_start_removes_stale_partial_files(
     await make_client(settings)
     assert not stale.exists()
     assert lookalike.read_bytes() == b"keep me"
+
+
+async def test_supervisor_archive_needs_an_explicit_confirmation(
+    client: TestClient, share_dir: Path
+) -> None:
+    """supervisor.tar.gz into the share folder: 409 with the reason, then written once confirmed."""
+    backup_id = await backup_id_named(client, "Automatic backup")
+    await post_json(client, f"/api/backups/{backup_id}/password", {"password": DEMO_PASSWORD})
+    payload = {"selections": selection([], archive="supervisor"), "destination": "settings"}
+    refused = await extract(client, backup_id, payload, status=409)
+    assert refused["error"]["code"] == "sensitive-archive-needs-confirmation"
+    assert "registry logins" in refused["error"]["message"]
+    assert not (share_dir / "settings").exists()
+
+    not_true = await extract(client, backup_id, {**payload, "confirm_sensitive": "yes"}, status=409)
+    assert not_true["error"]["code"] == "sensitive-archive-needs-confirmation"
+
+    job = await extract(client, backup_id, {**payload, "confirm_sensitive": True})
+    assert job["state"] == "succeeded", job
+    assert job["result"]["report"]["written"]
+    assert any((share_dir / "settings").rglob("*.json"))

@@ -26,6 +26,7 @@ from ..inspection.extract_job import NOT_IN_ARCHIVE, NOT_REACHED, ConflictPolicy
 from ..inspection.extract_writer import DEFAULT_DISK_RESERVE_BYTES
 from ..inspection.listing_job import list_entries
 from ..inspection.progress import JobCancelledError
+from ..inspection.sensitive_archives import sensitive_archives, sensitive_warning
 from ..inspection.target_facts import TargetFacts, TargetFactsError, read_target_file
 from . import exit_codes, output
 from .password_source import PasswordSourceError, resolve_password
@@ -90,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-low-space",
         action="store_true",
         help=f"go on although less than {format_size(DEFAULT_DISK_RESERVE_BYTES)} would stay free",
+    )
+    ex.add_argument(
+        "--confirm-sensitive",
+        action="store_true",
+        help="extract supervisor.tar.gz even though it holds mount and registry passwords",
     )
     _add_password_options(ex)
 
@@ -210,6 +216,13 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_extract(args: argparse.Namespace) -> int:
     """Extract chosen entries of one archive into --to DIR."""
     overview = _open(args.backup)
+    archive = overview.find_archive(args.archive)
+    sensitive = sensitive_archives([archive] if archive is not None else [])
+    if sensitive and not args.confirm_sensitive:
+        raise UsageError(
+            sensitive_warning(sensitive, f"In {args.to}, anyone who can read it can read them.")
+            + " Add --confirm-sensitive to extract it anyway."
+        )
     password = _password(args, overview)
     try:
         args.to.mkdir(parents=True, exist_ok=True)

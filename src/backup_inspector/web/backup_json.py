@@ -146,7 +146,12 @@ def summary_json(
         "archive_count": len(overview.archives) if overview is not None else 0,
         "problems": problems,
         "problems_left_out": problems_left_out,
-        "last_check": last_check,
+        # The restore card is for the backup's own screen; the list stays small.
+        "last_check": (
+            {key: value for key, value in last_check.items() if key != "restore"}
+            if last_check is not None
+            else None
+        ),
         "password": password.to_json(),
     }
 
@@ -183,6 +188,7 @@ def detail_json(
     """Everything the backup view shows."""
     overview = known.overview
     data = summary_json(known, password, last_check)
+    data["last_check"] = last_check
     metadata = overview.metadata if overview is not None else None
     data["metadata"] = metadata_json(metadata) if metadata is not None else None
     archives, data["archives_left_out"] = bounded_list(

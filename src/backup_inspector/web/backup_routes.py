@@ -26,7 +26,8 @@ from backup_inspector.web.backup_registry import KnownBackup
 from backup_inspector.web.check_listings import CheckListingRecorder
 from backup_inspector.web.check_verdict import history_summary, verdict_for
 from backup_inspector.web.engine_errors import explained_os_errors
-from backup_inspector.web.restore_routes import current_target
+from backup_inspector.web.restore_card import restore_card
+from backup_inspector.web.restore_routes import current_target, fresh_target
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
@@ -106,12 +107,24 @@ def _is_wrong_everywhere(report: CheckReport) -> bool:
     )
 
 
-def _record_check(services: AppServices, known: KnownBackup, report_json: dict[str, Any]) -> None:
-    """Remember the check for the backup list and tell open pages."""
-    services.check_history.record(
-        known.backup_id, known.file_size, known.mtime_ns, history_summary(report_json)
-    )
+def _record_check(
+    services: AppServices, known: KnownBackup, report_json: dict[str, Any]
+) -> dict[str, Any]:
+    """Remember the check for the backup list and tell open pages; the page's result of it.
+
+    The remembered restore card of an encrypted backup keeps no sentences
+    (they can name entries inside it); the answer to the page has them.
+    """
+    is_protected = known.overview is None or known.overview.is_protected
+    summary = history_summary(report_json)
+    summary["restore"] = restore_card(report_json, with_messages=not is_protected)
+    services.check_history.record(known.backup_id, known.file_size, known.mtime_ns, summary)
     services.events.publish({"type": "check-recorded", "backup_id": known.backup_id})
+    return {
+        "report": report_json,
+        "verdict": verdict_for(report_json),
+        "restore": restore_card(report_json),
+    }
 
 
 @routes.post("/api/backups/{backup_id}/password")
@@ -139,12 +152,9 @@ async def set_password(request: web.Request) -> web.Response:
         )
     is_verified = not any(p.code is FindingCode.WRONG_PASSWORD for p in report.problems)
     services.passwords.set(known.backup_id, password, is_verified=is_verified)
-    _record_check(services, known, report_json)
+    check = _record_check(services, known, report_json)
     return web.json_response(
-        {
-            "password": services.passwords.state(known.backup_id).to_json(),
-            "check": {"report": report_json, "verdict": verdict_for(report_json)},
-        }
+        {"password": services.passwords.state(known.backup_id).to_json(), "check": check}
     )
 
 
@@ -194,8 +204,7 @@ def _check_work(
         report_json = report.to_json()
         if password is not None and overview.is_protected and report.ok:
             services.passwords.mark_verified(known.backup_id, password)
-        _record_check(services, known, report_json)
-        return {"report": report_json, "verdict": verdict_for(report_json)}
+        return _record_check(services, known, report_json)
 
     return run_check
 
@@ -211,10 +220,11 @@ async def start_check(request: web.Request) -> web.Response:
     known = await services.find_backup(request.match_info["backup_id"])
     overview = require_overview(known)
     title = f"{'Quick' if kind == 'quick' else 'Full'} check of {known.display_name}"
+    target = current_target(request.app) if kind == "quick" else await fresh_target(request.app)
     job = services.jobs.submit(
         f"{kind}-check",
         title,
-        _check_work(services, known, overview, kind, current_target(request.app)),
+        _check_work(services, known, overview, kind, target),
         subject=known.backup_id,
         is_heavy=kind == "full",
     )

@@ -20,6 +20,7 @@ from backup_inspector.inspection.extract_files import format_size
 from backup_inspector.inspection.extract_job import ConflictPolicy, extract
 from backup_inspector.inspection.extract_writer import LOW_SPACE_FLOOR_BYTES
 from backup_inspector.inspection.job_runner import JobContext
+from backup_inspector.inspection.sensitive_archives import sensitive_archives, sensitive_warning
 from backup_inspector.web.api_errors import ApiError, bad_request, optional_string, read_json_object
 from backup_inspector.web.app_services import AppServices, services_of
 from backup_inspector.web.backup_registry import KnownBackup
@@ -206,6 +207,22 @@ def shortened_report(report: dict[str, Any]) -> dict[str, Any]:
     return shortened
 
 
+def require_sensitive_confirmation(
+    overview: BackupOverview, body: dict[str, Any], archive_names: list[str]
+) -> None:
+    """A 409 ApiError when a sensitive archive is selected without `"confirm_sensitive": true`.
+
+    The page shows the message in a confirmation dialog and sends the
+    request again with the flag when the person says yes.
+    """
+    selected = sensitive_archives(require_archive(overview, name) for name in archive_names)
+    if selected and body.get("confirm_sensitive") is not True:
+        who_can_read = "In the share folder, every app that maps /share can read them."
+        raise ApiError(
+            409, "sensitive-archive-needs-confirmation", sensitive_warning(selected, who_can_read)
+        )
+
+
 def _extract_work(
     services: AppServices,
     known: KnownBackup,
@@ -254,6 +271,9 @@ async def start_extraction(request: web.Request) -> web.Response:
     extract_request = parse_extract_request(services, known, body)
     for archive_name, _paths in extract_request.selections:
         require_password_if_encrypted(services, known, require_archive(overview, archive_name))
+    require_sensitive_confirmation(
+        overview, body, [name for name, _paths in extract_request.selections]
+    )
     allow_low_space = body.get("allow_low_space") is True
     plan = await services.run_blocking(plan_json, services, known, extract_request)
     if plan["has_enough_space"] is False:

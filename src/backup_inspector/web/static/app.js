@@ -16,6 +16,7 @@ import { setExtractBackup, setUpExtractor } from "./js/extractor.js";
 import { setUpHealthSummary } from "./js/health_summary.js";
 import { setUpJobsPanel } from "./js/jobs_panel.js";
 import { setUpPreview } from "./js/preview.js";
+import { setUpRestoreCard } from "./js/restore_card.js";
 
 const BACKUP_ROUTE = /^#\/backup\/([0-9a-f]+)$/;
 
@@ -85,6 +86,7 @@ function start() {
   setUpBackupList(showError);
   setUpHealthSummary(showError);
   setUpBackupDetail({ onChange: onBackupChanged, showError });
+  setUpRestoreCard({ showError });
   setUpBrowser({ showError });
   setUpExtractor({ showError });
   byId("back-button").addEventListener("click", () => {

@@ -4,6 +4,8 @@ import { backupPath, getJson, postJson } from "./api.js";
 import { byId, h, icon, progressBar, replaceChildren, setProgress } from "./dom.js";
 import { isFinished, jobSnapshot, onJob, watchJob } from "./events.js";
 import { describeProgress, formatBytes, formatDate } from "./format.js";
+import { loadSystem, renderRestoreCard } from "./restore_card.js";
+import { severityMarks } from "./severity.js";
 
 let current = null; // the backup detail shown
 let checkJobId = null;
@@ -49,7 +51,7 @@ function findingItem(problem) {
       "data-code": problem.code,
       "data-archive": problem.archive || "",
     },
-    icon(problem.severity === "error" ? "alertCircle" : "alert"),
+    severityMarks(problem.severity),
     h("span", { text: problem.message }),
   );
 }
@@ -121,6 +123,7 @@ async function submitPassword(body) {
     current.password = answer.password;
     renderPassword(current);
     renderVerdict(answer.check.verdict, answer.check.report);
+    renderRestoreCard(answer.check.restore);
     onChange();
   } catch (error) {
     status.textContent = error.message;
@@ -170,6 +173,7 @@ function renderVerdict(verdict, report) {
           "data-code": problem.code,
           "data-archive": problem.archive || "",
         },
+        severityMarks(problem.severity),
         h("span", { class: "problem-code", text: problem.code }),
         " ",
         h("span", { text: problem.message }),
@@ -231,6 +235,7 @@ function renderCheckJob(job) {
   }
   if (job.state === "succeeded") {
     renderVerdict(job.result.verdict, job.result.report);
+    renderRestoreCard(job.result.restore);
     onChange();
   } else if (job.state === "cancelled") {
     renderVerdict({ level: "warning", title: "The check was cancelled.", problems: [] }, null);
@@ -314,6 +319,8 @@ export async function showBackupDetail(backupId) {
   renderArchives(detail);
   renderPassword(detail);
   renderLastCheck(detail);
+  renderRestoreCard(detail.last_check ? detail.last_check.restore : null, detail.last_check ? detail.last_check.checked_at : null);
+  loadSystem();
   resumeRunningCheck(detail);
   return detail;
 }

@@ -3,7 +3,7 @@
 import { backupPath, postJson } from "./api.js";
 import { clearSelection, onSelectionChange, selectedEntries, unselect } from "./browser.js";
 import { byId, h, icon, replaceChildren, setProgress } from "./dom.js";
-import { isFinished, onJob, watchJob } from "./events.js";
+import { isFinished, jobSnapshot, onJob, watchJob } from "./events.js";
 import { describeProgress, formatBytes, formatCount } from "./format.js";
 
 let backup = null;
@@ -176,7 +176,7 @@ function renderJob(job) {
 
 // Extracting would leave less free space than Home Assistant needs: the
 // server's message has the numbers; the user decides.
-function askToConfirmLowSpace(message) {
+function askToConfirmLowSpace(message, confirmed) {
   const box = byId("extract-summary");
   box.hidden = false;
   box.dataset.state = "confirm";
@@ -185,7 +185,7 @@ function askToConfirmLowSpace(message) {
     class: "primary",
     "data-testid": "extract-confirm-low-space",
     text: "Extract anyway",
-    onclick: () => startExtraction(true),
+    onclick: () => startExtraction({ ...confirmed, allowLowSpace: true }),
   });
   replaceChildren(
     box,
@@ -206,21 +206,42 @@ function askToConfirmLowSpace(message) {
   confirmButton.focus();
 }
 
-async function startExtraction(allowLowSpace = false) {
+/** Ask before a sensitive archive goes into the share folder; resolves to true on "Extract anyway". */
+function confirmSensitive(message) {
+  const dialog = byId("sensitive-dialog");
+  byId("sensitive-text").textContent = message;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
+  });
+}
+
+// `confirmed`: what the user already agreed to (low space, sensitive archives).
+async function startExtraction(confirmed = {}) {
   byId("extract-summary").hidden = true;
   try {
     const answer = await postJson(backupPath(backup.id, "/extract"), {
       selections: selectionsForApi(),
       destination: byId("extract-destination").value,
       conflict: conflictPolicy(),
-      allow_low_space: allowLowSpace === true,
+      allow_low_space: confirmed.allowLowSpace === true,
+      confirm_sensitive: confirmed.sensitive === true,
     });
     extractJobId = answer.job.id;
     watchJob(answer.job);
-    renderJob(answer.job);
+    // A small extraction can finish, and its event arrive, before this answer: show the newest state.
+    renderJob(jobSnapshot(extractJobId) || answer.job);
   } catch (error) {
     if (error.code === "low-space-confirmation") {
-      askToConfirmLowSpace(error.message);
+      askToConfirmLowSpace(error.message, confirmed);
+      return;
+    }
+    if (error.code === "sensitive-archive-needs-confirmation" && !confirmed.sensitive) {
+      // The server knows which archives hold system passwords; it asks, the page relays.
+      const agreed = await confirmSensitive(error.message);
+      byId("extract-start").focus();
+      if (agreed) startExtraction({ ...confirmed, sensitive: true });
       return;
     }
     const box = byId("extract-summary");
@@ -264,7 +285,7 @@ export function setUpExtractor(callbacks) {
   showError = callbacks.showError;
   onSelectionChange(renderSelection);
   byId("extract-destination").addEventListener("input", schedulePlan);
-  byId("extract-start").addEventListener("click", () => startExtraction(false));
+  byId("extract-start").addEventListener("click", () => startExtraction());
   byId("extract-cancel").addEventListener("click", cancelExtraction);
   byId("selection-clear").addEventListener("click", clearSelection);
   onJob((job) => {
