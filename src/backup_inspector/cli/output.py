@@ -13,6 +13,7 @@ from ..backup_format.findings import Finding, Severity
 from ..backup_format.tar_entry import EntryType, TarEntry
 from ..inspection.backup_overview import BackupOverview
 from ..inspection.check_job import CheckReport
+from ..inspection.copy_job import CopyReport
 from ..inspection.extract_job import ExtractReport
 from ..inspection.progress import Progress
 
@@ -209,6 +210,22 @@ def print_extract_report(report: ExtractReport, out: TextIO) -> None:
         print_findings(report.problems, out, style)
     if report.stopped_reason:
         out.write(style.bad(f"Stopped: {report.stopped_reason}") + "\n")
+
+
+def print_copy_report(report: CopyReport, out: TextIO) -> None:
+    """`copy`: where the copy is, what it holds, what it no longer holds, and its check."""
+    style = Style(out)
+    protection = "encrypted" if report.protected else "not encrypted"
+    out.write(f"{style.good('Copy written')}: {report.path}\n")
+    out.write(f"  name {report.name!r}, slug {report.slug}, {protection}\n")
+    out.write(f"  archives: {', '.join(report.archives)}\n")
+    for dropped in report.dropped:
+        out.write(f"  {style.warn('left out')} {dropped['archive']}: {dropped['label']}\n")
+    for change in report.changed:
+        where = f"{change['archive']}:{change['path']}" if change["path"] else change["archive"]
+        out.write(f"  {style.dim(change['action'])} {where}\n")
+    out.write("The copy passed its full check:\n")
+    print_check(report.check, out)
 
 
 class ProgressLine:

@@ -105,7 +105,6 @@ class CopyReport:
             "path": str(self.path),
             "slug": self.slug,
             "name": self.name,
-            "protected": self.protected,
             "archives": self.archives,
             "dropped": self.dropped,
             "changed": self.changed,
