@@ -10,6 +10,7 @@ import {
   showBackupDetail,
 } from "./js/backup_detail.js";
 import { clearBrowse, setBrowseBackup, setUpBrowser } from "./js/browser.js";
+import { setCopyBackup, setUpCopier } from "./js/copier.js";
 import { byId, renderStaticIcons } from "./js/dom.js";
 import { connectEvents, onConnectionChange, onEvent } from "./js/events.js";
 import { setExtractBackup, setUpExtractor } from "./js/extractor.js";
@@ -34,6 +35,7 @@ async function onBackupChanged() {
     if (detail) {
       setBrowseBackup(detail, { keepPlace: true });
       setExtractBackup(detail);
+      setCopyBackup(detail);
     }
   } catch (error) {
     showError(error);
@@ -70,6 +72,7 @@ async function route() {
     document.title = `${detail.name} – Backup Inspector`;
     setBrowseBackup(detail);
     setExtractBackup(detail);
+    setCopyBackup(detail);
     backupView.dataset.loaded = "true";
     byId("backup-name").focus();
   } catch (error) {
@@ -85,6 +88,7 @@ function start() {
   setUpBackupDetail({ onChange: onBackupChanged, showError });
   setUpBrowser({ showError });
   setUpExtractor({ showError });
+  setUpCopier({ showError });
   byId("back-button").addEventListener("click", () => {
     window.location.hash = "";
   });
