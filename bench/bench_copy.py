@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_check import _peak_rss_mb
+from bench_check import _peak_rss_mb, many_files
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 PASSWORD = "bench-password"
@@ -46,26 +46,19 @@ def build_backup(path: Path, content_mb: int) -> None:
     addon = content_mb * 15 // 100
     share = content_mb - blob - text - addon
 
-    def many(prefix: str, total_mb: int, count: int, generator) -> list[FileSpec]:
-        size = total_mb * mib // count
-        return [
-            FileSpec(f"{prefix}/file_{i:05d}.bin", size=size, generator=generator(f"{prefix}{i}"))
-            for i in range(count)
-        ]
-
     archives = [
         ArchiveSpec(
             "homeassistant",
             [
                 FileSpec("data/media_blob.bin", size=blob * mib, generator=random_content("b")),
-                *many("data/config", text, 2000, patterned_content),
+                *many_files("data/config", text, 2000, patterned_content),
             ],
             encryption="v3",
         ),
         ArchiveSpec(
-            "core_mosquitto", many("data/store", addon, 500, random_content), encryption="v3"
+            "core_mosquitto", many_files("data/store", addon, 500, random_content), encryption="v3"
         ),
-        ArchiveSpec("share", many("media", share, 200, patterned_content), encryption="v3"),
+        ArchiveSpec("share", many_files("media", share, 200, patterned_content), encryption="v3"),
     ]
     write_backup(path, archives, password=PASSWORD)
 

@@ -27,11 +27,28 @@ from .conftest import (
 
 skip_without_browser()
 
+#: A copy is written and then fully checked: on a loaded 2-core machine that takes longer than a click.
+COPY_WAIT_MS = 60_000
 NEW_CONFIGURATION = b"homeassistant:\n  name: Fixed at the kitchen table\n"
 
 
 def _originals(site: Site) -> dict[str, str]:
     return {path.name: file_sha256(path) for path in site.backup_dir.glob("*.tar")}
+
+
+def _open(page: Page, site: Site, name: str) -> None:
+    """Load the page through ingress and open one backup."""
+    page.goto(site.ingress_url)
+    wait_until_live(page)
+    open_backup(page, name)
+
+
+def _write_reviewed_copy(page: Page) -> None:
+    """Review, write, and wait for the copy's green result."""
+    page.get_by_test_id("copy-start").click()
+    expect(page.get_by_test_id("copy-result")).to_have_attribute(
+        "data-state", "ok", timeout=COPY_WAIT_MS
+    )
 
 
 def _new_copy(site: Site, before: dict[str, str]):
@@ -47,11 +64,11 @@ def test_make_a_copy_without_the_damaged_archive(
     """After a full check finds share damaged, the copy leaves it out (preselected), shows a summary, then is listed."""
     before = _originals(demo_site)
     page = open_page()
-    page.goto(demo_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, DAMAGED_BACKUP[0])
+    _open(page, demo_site, DAMAGED_BACKUP[0])
     page.get_by_test_id("full-check").click()
-    expect(page.get_by_test_id("check-verdict")).to_have_attribute("data-level", "error")
+    expect(page.get_by_test_id("check-verdict")).to_have_attribute(
+        "data-level", "error", timeout=COPY_WAIT_MS
+    )
 
     page.get_by_test_id("copy-open").click()
     share = page.locator("[data-testid=copy-drop-archive][data-archive=share]")
@@ -67,7 +84,7 @@ def test_make_a_copy_without_the_damaged_archive(
 
     page.get_by_test_id("copy-start").click()
     result = page.get_by_test_id("copy-result")
-    expect(result).to_have_attribute("data-state", "ok")
+    expect(result).to_have_attribute("data-state", "ok", timeout=COPY_WAIT_MS)
     expect(result).to_contain_text("passed its full check")
     expect(result).to_contain_text("leaves out the share folder")
     scroll_below_header(page.get_by_test_id("copy-card"))
@@ -87,9 +104,7 @@ def test_make_an_unencrypted_copy(open_page: Callable[..., Page], demo_site: Sit
     """Unlock, choose "No encryption", write: tarfile reads the copy without any password."""
     before = _originals(demo_site)
     page = open_page()
-    page.goto(demo_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, ENCRYPTED_BACKUP[0])
+    _open(page, demo_site, ENCRYPTED_BACKUP[0])
     page.get_by_test_id("password-input").fill(DEMO_PASSWORD)
     page.get_by_test_id("password-submit").click()
     expect(page.get_by_test_id("password-forget")).to_be_visible()
@@ -98,8 +113,7 @@ def test_make_an_unencrypted_copy(open_page: Callable[..., Page], demo_site: Sit
     page.get_by_test_id("copy-mode-decrypt").check()
     page.get_by_test_id("copy-review").click()
     expect(page.get_by_test_id("copy-summary-encryption")).to_have_text("No encryption")
-    page.get_by_test_id("copy-start").click()
-    expect(page.get_by_test_id("copy-result")).to_have_attribute("data-state", "ok")
+    _write_reviewed_copy(page)
     back = read_back(_new_copy(demo_site, before), None)
     assert set(back.securetar_versions.values()) == {None}
     assert back.metadata["protected"] is False
@@ -109,9 +123,7 @@ def test_replace_a_file_in_a_copy(open_page: Callable[..., Page], demo_site: Sit
     """From the browser: download is offered, a new version is uploaded, the copy holds it."""
     before = _originals(demo_site)
     page = open_page()
-    page.goto(demo_site.ingress_url)
-    wait_until_live(page)
-    open_backup(page, FULL_BACKUP[0])
+    _open(page, demo_site, FULL_BACKUP[0])
     entry_row(page, "data").get_by_test_id("entry-open").click()
     row = entry_row(page, "data/configuration.yaml")
     row.get_by_test_id("entry-replace").click()
@@ -136,8 +148,7 @@ def test_replace_a_file_in_a_copy(open_page: Callable[..., Page], demo_site: Sit
     expect(page.get_by_test_id("copy-summary-changed")).to_have_text(
         "homeassistant: data/configuration.yaml (replace)"
     )
-    page.get_by_test_id("copy-start").click()
-    expect(page.get_by_test_id("copy-result")).to_have_attribute("data-state", "ok")
+    _write_reviewed_copy(page)
 
     back = read_back(_new_copy(demo_site, before), None)
     assert back.files("homeassistant")["data/configuration.yaml"] == NEW_CONFIGURATION

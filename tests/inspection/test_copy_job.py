@@ -55,40 +55,50 @@ def out_dir(tmp_path: Path) -> Path:
     return folder
 
 
+def _copy_of_every_encryption(
+    three_archive_backup, three_archive_files, encryption_case, password, out_dir, **options
+):
+    """Copy the three-archive backup of one encryption; the copy must hold the same files."""
+    encryption, compressed = encryption_case
+    source = three_archive_backup(encryption, compressed)
+    secret = password if encryption != "none" else None
+    report = _copy(source, secret, out_dir / "copy.tar", **options)
+    assert report.check.ok and _leftovers(out_dir) == []
+    back = read_back(report.path, options.get("new_password"))
+    for archive, files in three_archive_files.items():
+        assert back.files(archive) == files
+    return source, report, back
+
+
 def test_decrypt_every_encryption(
     three_archive_backup, three_archive_files, encryption_case, password, out_dir
 ):
     """A decrypted copy of every encryption holds the same files, unencrypted, with valid metadata."""
-    encryption, compressed = encryption_case
-    source = three_archive_backup(encryption, compressed)
-    secret = password if encryption != "none" else None
-    report = _copy(source, secret, out_dir / "copy.tar", decrypt=True)
-    assert report.check.ok
-    back = read_back(report.path, None)
+    source, _report, back = _copy_of_every_encryption(
+        three_archive_backup, three_archive_files, encryption_case, password, out_dir, decrypt=True
+    )
     assert set(back.securetar_versions.values()) == {None}
-    for archive, files in three_archive_files.items():
-        assert back.files(archive) == files
     original = open_backup(source).metadata
     assert back.metadata["protected"] is False and "crypto" not in back.metadata
     assert back.metadata["name"] == f"{original.name} (copy)"
     assert back.metadata["date"] == original.date
     assert back.metadata["slug"] == compute_slug(original.date, back.metadata["name"])
     assert back.metadata["slug"] != original.slug and len(back.metadata["slug"]) == 8
-    assert _leftovers(out_dir) == []
 
 
 def test_new_password_every_encryption(
     three_archive_backup, three_archive_files, encryption_case, password, out_dir
 ):
     """A copy with a new password is SecureTar v3 throughout, readable with it by securetar."""
-    encryption, compressed = encryption_case
-    source = three_archive_backup(encryption, compressed)
-    secret = password if encryption != "none" else None
-    report = _copy(source, secret, out_dir / "copy.tar", new_password=NEW_PASSWORD)
-    back = read_back(report.path, NEW_PASSWORD)
+    _source, report, back = _copy_of_every_encryption(
+        three_archive_backup,
+        three_archive_files,
+        encryption_case,
+        password,
+        out_dir,
+        new_password=NEW_PASSWORD,
+    )
     assert set(back.securetar_versions.values()) == {3}
-    for archive, files in three_archive_files.items():
-        assert back.files(archive) == files
     assert back.metadata["protected"] is True and back.metadata["crypto"] == "aes128"
     with pytest.raises(InvalidPasswordError):
         read_back(report.path, password)
