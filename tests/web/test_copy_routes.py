@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from backup_inspector.demo.demo_backups import DEMO_PASSWORD
+from backup_inspector.inspection import copy_job
 from backup_inspector.supervisor_client import SUPERVISOR_TOKEN_ENV, SUPERVISOR_URL_ENV
 from inspection.copy_readback import file_sha256, read_back
 
@@ -164,3 +166,29 @@ async def test_supervisor_is_asked_to_reload(client, fake_supervisor):
     assert job["state"] == "succeeded", job
     assert job["result"]["reload"]["state"] == "reloaded"
     assert fake_supervisor == [{"auth": "Bearer token-123"}]
+
+
+async def test_disk_full_blames_the_backup_folder(client, backup_dir: Path, monkeypatch):
+    """ENOSPC while writing: the job fails with "disk-full" naming the backup folder; no partial file."""
+
+    def full_disk(destination: Path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(copy_job, "_open_partial", full_disk)
+    backup_id = await backup_id_named(client, PLAIN_NAME)
+    files_before = sorted(p.name for p in backup_dir.iterdir())
+    job = await _copy(client, backup_id, {"drop": ["share"]})
+    assert job["state"] == "failed" and job["error"]["code"] == "disk-full"
+    assert "backup folder" in job["error"]["message"]
+    assert sorted(p.name for p in backup_dir.iterdir()) == files_before
+
+
+async def test_unreachable_supervisor_does_not_fail_the_copy(client, monkeypatch):
+    """No answer from the Supervisor: the copy still succeeds, and the result says HA lists it later."""
+    monkeypatch.setenv(SUPERVISOR_URL_ENV, "http://127.0.0.1:9")  # discard port: refused
+    monkeypatch.setenv(SUPERVISOR_TOKEN_ENV, "token-123")
+    backup_id = await backup_id_named(client, PLAIN_NAME)
+    job = await _copy(client, backup_id, {"drop": ["ssl"]})
+    assert job["state"] == "succeeded", job
+    assert job["result"]["reload"]["state"] == "failed"
+    assert "next reload" in job["result"]["reload"]["message"]

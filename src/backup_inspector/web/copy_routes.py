@@ -8,9 +8,11 @@ reload its backups so Home Assistant lists the copy next to the original.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from backup_inspector.web.api_errors import ApiError, bad_request, optional_stri
 from backup_inspector.web.app_services import AppServices, services_of
 from backup_inspector.web.backup_registry import KnownBackup
 from backup_inspector.web.backup_routes import require_overview
-from backup_inspector.web.engine_errors import explained_os_errors
+from backup_inspector.web.engine_errors import DISK_FULL_ERRNOS, explained_os_errors
 from backup_inspector.web.extract_destination import free_space_bytes, sanitise_folder_name
 from backup_inspector.web.upload_store import UPLOAD_PIECE_BYTES, UploadStore
 
@@ -183,6 +185,21 @@ async def plan_copy(request: web.Request) -> web.Response:
     return web.json_response({"plan": await services.run_blocking(plan_json, services, plan)})
 
 
+@contextlib.contextmanager
+def _disk_full_explained() -> Iterator[None]:
+    """A full disk here is the backup folder's (engine_errors would blame the share folder)."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in DISK_FULL_ERRNOS:
+            raise
+        raise JobFailedError(
+            "disk-full",
+            "The backup folder ran out of space while the copy was written. The partial copy "
+            "was removed; free some space, or leave archives out of the copy.",
+        ) from error
+
+
 def _copy_work(services: AppServices, uploads: UploadStore, known: KnownBackup, plan: CopyPlan):
     """The job body of one copy."""
 
@@ -191,7 +208,7 @@ def _copy_work(services: AppServices, uploads: UploadStore, known: KnownBackup, 
         overview = require_overview(known)
         password = services.passwords.get(known.backup_id)
         try:
-            with explained_os_errors(known.path):
+            with explained_os_errors(known.path), _disk_full_explained():
                 report = make_copy(
                     overview,
                     password,
