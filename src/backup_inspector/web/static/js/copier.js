@@ -6,7 +6,7 @@
 
 import { ApiError, backupPath, postJson } from "./api.js";
 import { byId, h, icon, replaceChildren, setProgress } from "./dom.js";
-import { isFinished, onJob, watchJob } from "./events.js";
+import { isFinished, jobSnapshot, onJob, watchJob } from "./events.js";
 import { describeProgress, formatBytes } from "./format.js";
 
 let backup = null;
@@ -198,7 +198,8 @@ async function startCopy() {
     const answer = await postJson(backupPath(backup.id, "/copy"), requestBody());
     copyJobId = answer.job.id;
     watchJob(answer.job);
-    renderJob(answer.job);
+    // The job may have finished (and its event arrived) before this answer did.
+    renderJob(jobSnapshot(copyJobId) || answer.job);
   } catch (error) {
     showResult("error", error.message);
   }
