@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +141,38 @@ def test_replace_delete_and_new_kit(three_archive_backup, three_archive_files, t
     assert back.files("share")["notes.txt"] == b"new notes\n"
     assert "privkey.pem" not in back.files("ssl")
     assert back.files("homeassistant") == three_archive_files["homeassistant"]
+
+
+def _limit_file_size() -> None:
+    """In the child: files may not grow past 40 KB, and that is an error, not a signal."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+
+
+def test_file_size_limit_mid_copy_leaves_nothing(three_archive_backup, tmp_path):
+    """A real write failure from the kernel (RLIMIT_FSIZE) mid-copy: exit 1, no partial file."""
+    source = three_archive_backup("none")
+    assert source.stat().st_size > 40_000
+    out = tmp_path / "limited" / "c.tar"
+    out.parent.mkdir()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "backup_inspector",
+            "copy",
+            str(source),
+            "--to",
+            str(out),
+            "--decrypt",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit_file_size,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "too large" in result.stderr.lower()
+    assert list(out.parent.iterdir()) == []
