@@ -13,6 +13,7 @@ from backup_inspector.demo.demo_backups import (
 )
 from inspection.copy_readback import file_sha256, read_back
 
+from .accessibility_audit import Auditor
 from .conftest import (
     Page,
     Site,
@@ -159,3 +160,22 @@ def test_replace_a_file_in_a_copy(open_page: Callable[..., Page], demo_site: Sit
         if original.files("homeassistant").get(path) != data
     }
     assert changed == {"data/configuration.yaml"}
+
+
+def test_copy_form_and_replace_dialog_pass_the_audit(
+    open_page: Callable[..., Page], demo_site: Site, axe_auditor: Callable[..., Auditor]
+) -> None:
+    """axe-core finds nothing serious in the open copy form, its summary, or the replace dialog."""
+    auditor = axe_auditor("light, 1200 px")
+    page = open_page()
+    _open(page, demo_site, DAMAGED_BACKUP[0])
+    page.get_by_test_id("copy-open").click()
+    page.get_by_test_id("copy-mode-new-password").check()
+    page.get_by_test_id("copy-new-password").fill("a new one")
+    page.get_by_test_id("copy-review").click()
+    expect(page.get_by_test_id("copy-summary")).to_be_visible()
+    auditor.audit(page, "copy form and summary")
+    entry_row(page, "notes.txt").get_by_test_id("entry-replace").click()
+    expect(page.get_by_test_id("replace-dialog")).to_be_visible()
+    auditor.audit(page, "replace dialog")
+    auditor.assert_clean()
