@@ -47,13 +47,6 @@ def build_backup(path: Path, encryption: str, content_mb: int) -> None:
     addon = content_mb * 15 // 100
     share = content_mb - db - text - addon
 
-    def many(prefix: str, total_mb: int, count: int, generator) -> list[FileSpec]:
-        size = total_mb * mib // count
-        return [
-            FileSpec(f"{prefix}/file_{i:05d}.txt", size=size, generator=generator(f"{prefix}{i}"))
-            for i in range(count)
-        ]
-
     archives = [
         ArchiveSpec(
             "homeassistant",
@@ -61,16 +54,31 @@ def build_backup(path: Path, encryption: str, content_mb: int) -> None:
                 FileSpec(
                     "data/home-assistant_v2.db", size=db * mib, generator=random_content("db")
                 ),
-                *many("data/config", text, 2000, patterned_content),
+                *many_files("data/config", text, 2000, patterned_content),
             ],
             encryption=encryption,
         ),
         ArchiveSpec(
-            "core_mosquitto", many("data/store", addon, 500, random_content), encryption=encryption
+            "core_mosquitto",
+            many_files("data/store", addon, 500, random_content),
+            encryption=encryption,
         ),
-        ArchiveSpec("share", many("media", share, 200, patterned_content), encryption=encryption),
+        ArchiveSpec(
+            "share", many_files("media", share, 200, patterned_content), encryption=encryption
+        ),
     ]
     write_backup(path, archives, password=PASSWORD if encryption != "none" else None)
+
+
+def many_files(prefix: str, total_mb: int, count: int, generator) -> list:
+    """`count` generated files of equal size under `prefix`, `total_mb` MiB in all."""
+    from backup_inspector.demo.backup_writer import FileSpec  # noqa: PLC0415
+
+    size = total_mb * 1024 * 1024 // count
+    return [
+        FileSpec(f"{prefix}/file_{i:05d}.txt", size=size, generator=generator(f"{prefix}{i}"))
+        for i in range(count)
+    ]
 
 
 def backup_path(encryption: str, content_mb: int) -> Path:

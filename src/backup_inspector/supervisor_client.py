@@ -6,6 +6,12 @@ unwraps the `{"result": "ok", "data": {...}}` envelope, and has a timeout.
 Nothing raises past the caller: a failure returns None and is logged once
 per client (the facts are a nice-to-have; a Supervisor that is briefly away
 must not flood the log or break the page).
+
+It also asks the Supervisor to reload its backups after a copy was written
+into /backup (`reload_backups`, `POST /backups/reload`, needs `hassio_role:
+backup`): the Supervisor lists what it has scanned, not what is on disk.
+That call is synchronous on purpose: it runs at the end of a copy job, in the
+job's worker thread.
 """
 
 from __future__ import annotations
@@ -13,6 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -25,6 +34,8 @@ SUPERVISOR_URL = "http://supervisor"
 TOKEN_ENVIRONMENT_VARIABLE = "SUPERVISOR_TOKEN"  # noqa: S105 - a variable name, set with hassio_api
 DEFAULT_TIMEOUT_S = 10.0
 MAX_RESPONSE_BYTES = 1024 * 1024  # /info is about 1 KB
+SUPERVISOR_URL_ENV = "SUPERVISOR_URL"  # tests point the reload at a fake Supervisor
+RELOAD_TIMEOUT_S = 60.0
 
 
 class SupervisorClient:
@@ -105,3 +116,43 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ValueError("the answer is not a JSON object")
     return document
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """Whether the Supervisor reloaded its backups: "reloaded", "not-in-addon" or "failed"."""
+
+    state: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        """For the job result."""
+        return {"state": self.state, "message": self.message}
+
+
+def reload_backups() -> ReloadOutcome:
+    """POST /backups/reload; never raises (the copy is written either way)."""
+    token = os.environ.get(TOKEN_ENVIRONMENT_VARIABLE)
+    if not token:
+        return ReloadOutcome("not-in-addon", "Not running as a Home Assistant add-on.")
+    base = os.environ.get(SUPERVISOR_URL_ENV, SUPERVISOR_URL).rstrip("/")
+    request = urllib.request.Request(  # noqa: S310 - a fixed http URL of the Supervisor
+        f"{base}/backups/reload",
+        data=b"{}",
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=RELOAD_TIMEOUT_S) as response:  # noqa: S310
+            answer = json.loads(response.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        _LOGGER.warning("The Supervisor did not reload its backups: %s", err)
+        return ReloadOutcome(
+            "failed",
+            "Home Assistant was not told about the copy; it lists it after its next reload "
+            "(Settings → System → Backups, or a restart).",
+        )
+    if answer.get("result") != "ok":
+        _LOGGER.warning("The Supervisor refused to reload its backups: %s", answer)
+        return ReloadOutcome("failed", "The Supervisor refused to reload its backups.")
+    return ReloadOutcome("reloaded", "Home Assistant now lists the copy.")

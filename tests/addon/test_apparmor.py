@@ -80,14 +80,18 @@ def test_python_runs_in_its_own_profile_for_each_interpreter() -> None:
 
 
 def test_python_may_read_backups_but_not_change_them() -> None:
-    """/backup is read-only for the app, even if the mount were writable."""
+    """Existing backups stay read-only: only hidden .partial copies are writable, *.tar only linkable."""
     python_rules = rules(child_profile("python"))
     backup_rules = [rule for rule in python_rules if rule.startswith("/backup")]
-    assert backup_rules == ["/backup/{,**} r,"]
+    assert backup_rules == [
+        "/backup/{,**} r,",
+        "/backup/.*.partial rw,",
+        "/backup/*.tar l,",
+    ]
 
 
 def test_python_may_write_share_and_data_only() -> None:
-    """Write access: /share (extractions), /data (options, index), /tmp, and its log."""
+    """Write access: /share (extractions), /data (options, index), /tmp, copies being written, its log."""
     writable = {
         rule.split()[0]
         for rule in rules(child_profile("python"))
@@ -95,6 +99,7 @@ def test_python_may_write_share_and_data_only() -> None:
     }
     assert writable == {
         "/share/{,**}",
+        "/backup/.*.partial",
         "/data/{,**}",
         "/tmp/{,**}",
         "/run/service/s6-svscan-log/fifo",

@@ -180,12 +180,14 @@ def test_ingress_port_is_the_port_the_service_listens_on() -> None:
     assert argv[argv.index("--port") + 1] == str(ingress_port)
 
 
-def test_map_is_backup_read_only_and_share_read_write() -> None:
-    """Dict-form map: /backup read-only, /share writable, nothing else.
+def test_map_is_backup_and_share_read_write() -> None:
+    """Dict-form map: /backup and /share writable (copies, extractions), nothing else.
 
-    read_only is written out on both entries although true is its default:
-    for a mount that decides what the app can change, the reader should not
-    need to know the default.
+    /backup is writable only so that copies (issue 12) land where Home
+    Assistant lists them; AppArmor still keeps existing backups read-only
+    (test_apparmor). read_only is written out on both entries: for a mount
+    that decides what the app can change, the reader should not need to
+    know the default.
     """
     entries = CONFIG["map"]
     assert all(isinstance(entry, dict) for entry in entries), "one form only: dicts"
@@ -194,15 +196,21 @@ def test_map_is_backup_read_only_and_share_read_write() -> None:
         assert isinstance(entry["read_only"], bool)
         assert set(entry) <= {"type", "read_only", "path"}
     assert {entry["type"]: entry["read_only"] for entry in entries} == {
-        "backup": True,
+        "backup": False,
         "share": False,
     }
 
 
-def test_no_api_access_or_host_privileges() -> None:
-    """The app reads /backup directly: no Supervisor role above default, no host access."""
+def test_supervisor_api_only_for_backups() -> None:
+    """The Supervisor API with the backup role (POST /backups/reload after a copy), nothing more."""
+    assert CONFIG["hassio_api"] is True
+    assert CONFIG["hassio_role"] == "backup"
+
+
+def test_no_other_api_access_or_host_privileges() -> None:
+    """No auth API, no host access, no privileges (the Core API is for the watch, below)."""
     for key in (
-        "hassio_role", "auth_api", "host_network",
+        "auth_api", "host_network",
         "host_pid", "host_ipc", "host_uts", "host_dbus", "privileged", "devices",
         "full_access", "docker_api", "apparmor", "kernel_modules",
     ):  # fmt: skip
@@ -210,16 +218,17 @@ def test_no_api_access_or_host_privileges() -> None:
 
 
 def test_security_rating_is_the_highest_for_an_ingress_app() -> None:
-    """Ingress (+2) and a custom AppArmor profile (+1) on top of 5 give 8 of 8."""
+    """Ingress (+2) and a custom AppArmor profile (+1) on top of 5 give 8 of 8; the backup role costs nothing."""
     has_profile = (REPOSITORY_ROOT / "apparmor.txt").is_file()
+    assert CONFIG["hassio_role"] == "backup"
     assert security_rating(CONFIG, has_profile) == HIGHEST_RATING_FOR_AN_INGRESS_APP
 
 
-def test_supervisor_api_with_the_default_role_keeps_the_rating_at_8() -> None:
-    """hassio_api: true (for /info and /host/info) with the default role costs no point."""
+def test_supervisor_api_with_the_backup_role_keeps_the_rating_at_8() -> None:
+    """hassio_api (/info, /host/info, /backups/reload) with the backup role costs no point."""
     has_profile = (REPOSITORY_ROOT / "apparmor.txt").is_file()
     assert CONFIG["hassio_api"] is True
-    assert CONFIG.get("hassio_role", DEFAULTS["hassio_role"]) == "default"
+    assert CONFIG["hassio_role"] == "backup"
     assert security_rating(CONFIG, has_profile) == HIGHEST_RATING_FOR_AN_INGRESS_APP
     # The same config with a role that rating_security does count loses points.
     assert security_rating({**CONFIG, "hassio_role": "manager"}, has_profile) == 7
@@ -237,6 +246,7 @@ def test_core_api_access_keeps_the_highest_rating() -> None:
 def test_security_rating_model_penalises_what_it_should() -> None:
     """The rating helper is not constant: roles and host access cost points."""
     assert security_rating({**CONFIG, "hassio_role": "admin"}, True) == 6
+    assert security_rating({**CONFIG, "hassio_role": "manager"}, True) == 7
     assert security_rating({**CONFIG, "host_network": True}, True) == 7
     assert security_rating({**CONFIG, "full_access": True}, True) == 1
     assert security_rating({**CONFIG, "ingress": False}, False) == 5

@@ -1,4 +1,4 @@
-"""`backup-inspector`: info, check, ls, extract, serve and demo (issue 2's CLI contract).
+"""`backup-inspector`: info, check, ls, extract, copy, serve and demo (issues 2 and 12).
 
 Exit codes: 0 ok; 1 the backup has problems or the operation failed because of
 its content; 2 usage error or an input file that cannot be opened. Whatever
@@ -21,6 +21,7 @@ from ..backup_format.tar_entry import TarEntry
 from ..inspection.archive_walk import ArchiveNotFoundError, has_error
 from ..inspection.backup_overview import BackupOverview, open_backup
 from ..inspection.check_job import full_check, quick_check
+from ..inspection.copy_job import CopyError, CopyRequest, FileEdit, make_copy
 from ..inspection.extract_files import format_size
 from ..inspection.extract_job import NOT_IN_ARCHIVE, NOT_REACHED, ConflictPolicy, extract
 from ..inspection.extract_writer import DEFAULT_DISK_RESERVE_BYTES
@@ -99,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_password_options(ex)
 
+    _add_copy_parser(commands)
+
     serve = commands.add_parser("serve", help="start the web UI")
     from ..web.serve_arguments import add_serve_arguments  # noqa: PLC0415
 
@@ -109,6 +112,38 @@ def build_parser() -> argparse.ArgumentParser:
         "--dir", type=Path, default=Path("demo"), help="folder for the demo (default: ./demo)"
     )
     return parser
+
+
+def _add_copy_parser(commands: argparse._SubParsersAction) -> None:
+    """`copy`: issue 12's contract."""
+    cp = commands.add_parser("copy", help="write a restorable copy (decrypt, new password, edits)")
+    cp.add_argument("backup", type=Path, metavar="BACKUP")
+    cp.add_argument("--to", type=Path, required=True, metavar="OUT.tar", help="the copy's file")
+    _add_password_options(cp)
+    new_key = cp.add_mutually_exclusive_group()
+    new_key.add_argument("--decrypt", action="store_true", help="an unencrypted copy")
+    new_key.add_argument(
+        "--new-password-file", type=Path, metavar="F", help="encrypt with the password in F"
+    )
+    new_key.add_argument(
+        "--new-emergency-kit", type=Path, metavar="F", help="encrypt with the key of a kit file"
+    )
+    cp.add_argument(
+        "--drop", action="extend", nargs="+", default=[], metavar="ARCHIVE", help="leave out"
+    )
+    cp.add_argument(
+        "--replace",
+        action="append",
+        default=[],
+        metavar="ARCHIVE:PATH=LOCAL_FILE",
+        help="replace (or add) PATH in ARCHIVE with LOCAL_FILE",
+    )
+    cp.add_argument(
+        "--delete", action="append", default=[], metavar="ARCHIVE:PATH", help="delete a file"
+    )
+    cp.add_argument("--name", help='name of the copy (default: "<original> (copy)")')
+    cp.add_argument("--overwrite", action="store_true", help="replace an existing OUT.tar")
+    cp.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _open(path: Path) -> BackupOverview:
@@ -289,7 +324,83 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return worst
 
 
+def _archive_path(spec: str, option: str) -> tuple[str, str]:
+    """ "share:notes.txt" -> ("share", "notes.txt")."""
+    archive, sep, path = spec.partition(":")
+    if not sep or not archive or not path:
+        raise UsageError(f"{option} {spec!r}: expected ARCHIVE:PATH")
+    return archive, path
+
+
+def _file_edits(args: argparse.Namespace) -> tuple[FileEdit, ...]:
+    """--replace and --delete as FileEdits; local files must exist."""
+    edits: list[FileEdit] = []
+    for spec in args.replace:
+        target, sep, local = spec.rpartition("=")
+        if not sep or not local:
+            raise UsageError(f"--replace {spec!r}: expected ARCHIVE:PATH=LOCAL_FILE")
+        archive, path = _archive_path(target, "--replace")
+        if not Path(local).is_file():
+            raise UsageError(f"--replace: {local} is not a file")
+        edits.append(FileEdit(archive, path, Path(local)))
+    for spec in args.delete:
+        archive, path = _archive_path(spec, "--delete")
+        edits.append(FileEdit(archive, path, None))
+    return tuple(edits)
+
+
+def _new_password(args: argparse.Namespace) -> str | None:
+    """The password for the copy, from --new-password-file or --new-emergency-kit."""
+    if args.new_password_file is None and args.new_emergency_kit is None:
+        return None
+    try:
+        return resolve_password(args.new_password_file, args.new_emergency_kit, needed=False)
+    except PasswordSourceError as err:
+        raise UsageError(str(err)) from err
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    """Write a copy, check it, and say what it holds."""
+    overview = _open(args.backup)
+    if args.to.exists() and not args.overwrite:
+        raise UsageError(f"{args.to} exists; add --overwrite to replace it")
+    if args.to.resolve() == args.backup.resolve():
+        raise UsageError("the copy cannot replace the backup it is made from")
+    if not args.to.parent.is_dir():
+        raise UsageError(f"{args.to.parent} is not a folder")
+    request = CopyRequest(
+        destination=args.to,
+        name=args.name,
+        decrypt=args.decrypt,
+        new_password=_new_password(args),
+        drop=tuple(args.drop),
+        edits=_file_edits(args),
+        overwrite=args.overwrite,
+    )
+    password = _password(args, overview)
+    progress = output.ProgressLine("Copying")
+    try:
+        report = make_copy(overview, password, request, progress=progress)
+    except (ArchiveNotFoundError, ValueError, FileExistsError) as err:
+        raise UsageError(str(err)) from err
+    except CopyError as err:
+        progress.done()
+        if args.json:
+            check = err.check.to_json() if err.check is not None else None
+            _print_json({"error": err.message, "check": check})
+        sys.stderr.write(f"backup-inspector: no copy made: {err.message}\n")
+        return exit_codes.PROBLEMS
+    finally:
+        progress.done()
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        output.print_copy_report(report, sys.stdout)
+    return exit_codes.OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "copy": cmd_copy,
     "info": cmd_info,
     "check": cmd_check,
     "ls": cmd_ls,

@@ -20,6 +20,7 @@ from ..backup_format.findings import Finding, Severity
 from ..backup_format.tar_entry import EntryType, TarEntry
 from ..inspection.backup_overview import BackupOverview
 from ..inspection.check_job import CheckReport
+from ..inspection.copy_job import CopyReport
 from ..inspection.extract_job import ExtractReport
 from ..inspection.progress import Progress
 from ..inspection.restore_rehearsal import RestorePrediction
@@ -304,6 +305,22 @@ def low_space_refusal(free_bytes: int, reserve_bytes: int) -> str:
         f"{human_size(reserve_bytes)} kept free (Home Assistant needs it for backups and "
         "updates); nothing was written. Use --allow-low-space to extract anyway.\n"
     )
+
+
+def print_copy_report(report: CopyReport, out: TextIO) -> None:
+    """`copy`: where the copy is, what it holds, what it no longer holds, and its check."""
+    style = Style(out)
+    protection = "encrypted" if report.protected else "not encrypted"
+    out.write(f"{style.good('Copy written')}: {report.path}\n")
+    out.write(f"  name {report.name!r}, slug {report.slug}, {protection}\n")
+    out.write(f"  archives: {', '.join(report.archives)}\n")
+    for dropped in report.dropped:
+        out.write(f"  {style.warn('left out')} {dropped['archive']}: {dropped['label']}\n")
+    for change in report.changed:
+        where = f"{change['archive']}:{change['path']}" if change["path"] else change["archive"]
+        out.write(f"  {style.dim(change['action'])} {where}\n")
+    out.write("The copy passed its full check:\n")
+    print_check(report.check, out)
 
 
 class ProgressLine:

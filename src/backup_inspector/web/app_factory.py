@@ -16,6 +16,7 @@ from backup_inspector.inspection.private_folder import remove_abandoned_private_
 from backup_inspector.web import (
     backup_routes,
     browse_routes,
+    copy_routes,
     download_routes,
     extract_routes,
     health_routes,
@@ -43,6 +44,7 @@ from backup_inspector.web.middlewares import (
 )
 from backup_inspector.web.password_store import PasswordStore
 from backup_inspector.web.watch_service import watch_context
+from backup_inspector.web.upload_store import UploadStore
 from backup_inspector.web.web_settings import WebSettings
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
@@ -152,6 +154,17 @@ async def _services_context(app: web.Application) -> AsyncIterator[None]:
         services.shutdown_pools()
 
 
+async def _uploads_context(app: web.Application) -> AsyncIterator[None]:
+    """Files uploaded for copies: in <data>/uploads, none kept past the app's life."""
+    data_dir = app[SETTINGS].data_dir
+    store = UploadStore(data_dir / "uploads" if data_dir is not None else None)
+    app[copy_routes.UPLOADS] = store
+    try:
+        yield
+    finally:
+        store.discard_all()
+
+
 async def _close_websockets(app: web.Application) -> None:
     """on_shutdown: end every event stream so the server can stop promptly."""
     app[SERVICES].events.close_all()
@@ -179,6 +192,7 @@ def create_app(settings: WebSettings) -> web.Application:
     app.cleanup_ctx.append(_services_context)
     app.cleanup_ctx.append(restore_routes.system_facts_context)
     app.cleanup_ctx.append(watch_context)  # after the services it uses
+    app.cleanup_ctx.append(_uploads_context)
     app.on_shutdown.append(_close_websockets)
     app.router.add_get("/healthz", health)
     app.router.add_get("/", index_page)
@@ -190,6 +204,7 @@ def create_app(settings: WebSettings) -> web.Application:
         job_routes,
         restore_routes,
         health_routes,
+        copy_routes,
     ):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)

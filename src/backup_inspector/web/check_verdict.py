@@ -13,6 +13,7 @@ OK = "ok"
 PARTIAL = "partial"  # nothing wrong found, but not everything was read
 WARNING = "warning"
 ERROR = "error"
+PASSWORD_CODES = ("password-required", "wrong-password")  # not damage: the archive is fine
 
 
 def _problem_lines(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -75,4 +76,14 @@ def history_summary(report: dict[str, Any]) -> dict[str, Any]:
         "level": verdict["level"],
         "title": verdict["title"],
         "problem_codes": sorted({str(problem.get("code")) for problem in verdict["problems"]}),
+        # Archives the check found damaged: "Make a copy…" offers to leave them out.
+        "damaged_archives": sorted(
+            {
+                str(problem["archive"])
+                for problem in verdict["problems"]
+                if problem.get("severity") == "error"
+                and problem.get("archive")
+                and problem.get("code") not in PASSWORD_CODES
+            }
+        ),
     }

@@ -158,13 +158,23 @@ def is_cross_site(request: web.Request) -> bool:
     return False
 
 
+# Routes that take a streamed multipart file instead of JSON (copy_routes).
+MULTIPART_ROUTE_NAMES = frozenset({"copy-upload"})
+
+
+def _is_upload(request: web.Request) -> bool:
+    """A multipart body sent to a route made for uploads."""
+    route_name = request.match_info.route.name
+    return request.content_type == "multipart/form-data" and route_name in MULTIPART_ROUTE_NAMES
+
+
 @web.middleware
 async def mutation_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Mutating requests carry JSON and come from this page, never a cross-site form."""
     if request.method in MUTATING_METHODS:
         if is_cross_site(request):
             raise ApiError(403, "cross-site", "Requests from other sites are refused.")
-        if request.content_type != "application/json":
+        if request.content_type != "application/json" and not _is_upload(request):
             raise ApiError(
                 415,
                 "json-required",

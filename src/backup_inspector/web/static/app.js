@@ -10,6 +10,7 @@ import {
   showBackupDetail,
 } from "./js/backup_detail.js";
 import { clearBrowse, setBrowseBackup, setUpBrowser } from "./js/browser.js";
+import { setCopyBackup, setUpCopier } from "./js/copier.js";
 import { byId, renderStaticIcons } from "./js/dom.js";
 import { connectEvents, onConnectionChange, onEvent } from "./js/events.js";
 import { setExtractBackup, setUpExtractor } from "./js/extractor.js";
@@ -36,6 +37,7 @@ async function onBackupChanged() {
     if (detail) {
       setBrowseBackup(detail, { keepPlace: true });
       setExtractBackup(detail);
+      setCopyBackup(detail);
     }
   } catch (error) {
     showError(error);
@@ -72,6 +74,7 @@ async function route() {
     document.title = `${detail.name} – Backup Inspector`;
     setBrowseBackup(detail);
     setExtractBackup(detail);
+    setCopyBackup(detail);
     backupView.dataset.loaded = "true";
     byId("backup-name").focus();
   } catch (error) {
@@ -89,6 +92,7 @@ function start() {
   setUpRestoreCard({ showError });
   setUpBrowser({ showError });
   setUpExtractor({ showError });
+  setUpCopier({ showError });
   byId("back-button").addEventListener("click", () => {
     window.location.hash = "";
   });

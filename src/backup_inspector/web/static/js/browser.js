@@ -8,6 +8,7 @@ import { byId, h, icon, replaceChildren } from "./dom.js";
 import { isFinished, onJob, watchJob } from "./events.js";
 import { describeProgress, formatBytes, formatCount, formatDate } from "./format.js";
 import { openPreview } from "./preview.js";
+import { openReplaceDialog } from "./copier.js";
 
 const PAGE_SIZE = 200;
 const REFRESH_WHILE_LISTING_MS = 1000;
@@ -165,6 +166,23 @@ function entryRow(row) {
           onclick: () => downloadEntry(row),
         },
         icon("download"),
+      ),
+    );
+  }
+  if (row.type === "file") {
+    const archive = archiveName;
+    actions.append(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "icon-button",
+          "data-testid": "entry-replace",
+          "aria-label": `Replace ${row.name} in a copy…`,
+          title: "Replace in a copy…",
+          onclick: () => openReplaceDialog(archive, row, () => downloadEntry(row)),
+        },
+        icon("upload"),
       ),
     );
   }
