@@ -43,8 +43,8 @@ from backup_inspector.web.middlewares import (
     peer_allow_list_middleware,
 )
 from backup_inspector.web.password_store import PasswordStore
-from backup_inspector.web.watch_service import watch_context
 from backup_inspector.web.upload_store import UploadStore
+from backup_inspector.web.watch_service import watch_context
 from backup_inspector.web.web_settings import WebSettings
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
