@@ -27,6 +27,7 @@ from ..backup_format.backup_copy_writer import (
     BackupCopyWriter,
     Replacement,
 )
+from ..backup_format.backup_metadata import MAX_METADATA_BYTES
 from ..backup_format.copy_metadata import (
     COPY_METADATA_MEMBER,
     CopyMetadataError,
@@ -41,7 +42,7 @@ from ..backup_format.inner_tar_stream import InnerTarStream
 from ..backup_format.securetar_header import Encryption
 from ..backup_format.tar_entry import normalise_member_path
 from .archive_walk import ProgressTotals, finding_for_read_error, require_archive
-from .backup_overview import MAX_METADATA_SIZE, BackupOverview, InnerArchive, open_backup
+from .backup_overview import BackupOverview, InnerArchive, open_backup
 from .check_job import CheckReport, full_check, keyring_for, quick_check
 from .progress import CancelToken, Progress, ProgressCallback
 
@@ -264,7 +265,7 @@ def _raw_metadata(overview: BackupOverview) -> dict[str, Any]:
     """The original metadata as stored (all keys, not only the ones we normalise)."""
     assert overview.metadata is not None and overview.scan is not None
     member = overview.scan.member(normalise_member_path(overview.metadata.member_name))
-    if member is None or member.size > MAX_METADATA_SIZE:
+    if member is None or member.size > MAX_METADATA_BYTES:
         raise CopyError("the backup's metadata cannot be read again")
     with overview.path.open("rb") as f:
         f.seek(member.data_offset)
