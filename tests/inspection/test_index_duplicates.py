@@ -121,22 +121,18 @@ def finished_index_of(entries: list[TarEntry]) -> ArchiveIndex:
 # -- saved indexes -------------------------------------------------------------
 
 
-def duplicate_specs() -> list[FileSpec]:
-    """ "notes/a.txt" twice with a hard link between, a single file, and a folder with no entry."""
-    return [
-        FileSpec("notes", type="dir"),
-        FileSpec("notes/a.txt", content=b"first copy\n"),
-        FileSpec("notes/link", type="hardlink", link_target="notes/a.txt"),
-        FileSpec("notes/a.txt", content=b"last copy\n"),
-        FileSpec("notes/z.txt", content=b"only copy\n"),
-        FileSpec("implied/inside.txt", content=b"x"),
-    ]
+@pytest.fixture
+def specs(duplicate_entries: list[FileSpec]) -> list[FileSpec]:
+    """Entries with "notes/a.txt" twice and a hard link between, and a folder with no entry."""
+    return [*duplicate_entries, FileSpec("implied/inside.txt", content=b"x")]
 
 
-def listed(tmp_path: Path, encryption: str) -> tuple[BackupIdentity, ArchiveIndex, str | None]:
-    """A real backup of duplicate_specs, listed by the engine: (identity, index, password)."""
+def listed(
+    tmp_path: Path, specs: list[FileSpec], encryption: str
+) -> tuple[BackupIdentity, ArchiveIndex, str | None]:
+    """A real backup of `specs`, listed by the engine: (identity, index, password)."""
     password = PASSWORD if encryption != "none" else None
-    archive = ArchiveSpec("share", duplicate_specs(), encryption=encryption)  # type: ignore[arg-type]
+    archive = ArchiveSpec("share", specs, encryption=encryption)  # type: ignore[arg-type]
     backup_path = write_backup(tmp_path / f"{encryption}.tar", [archive], password=password)
     identity = identify_backup(backup_path)
     index = ArchiveIndex("share", names_are_private=password is not None)
@@ -152,9 +148,11 @@ def store_in(tmp_path: Path) -> IndexStore:
 
 
 @pytest.mark.parametrize("encryption", ["none", "v3"], ids=["plain", "sealed"])
-def test_saved_index_keeps_the_duplicates_across_a_restart(tmp_path: Path, encryption: str) -> None:
+def test_saved_index_keeps_the_duplicates_across_a_restart(
+    tmp_path: Path, specs: list[FileSpec], encryption: str
+) -> None:
     """Reopened by a new store, plain or sealed, the index answers occurs_once as before."""
-    identity, index, password = listed(tmp_path, encryption)
+    identity, index, password = listed(tmp_path, specs, encryption)
     is_protected = password is not None
     assert index.occurs_once("notes/a.txt") is False
     assert index.occurs_once("notes/z.txt") is True
@@ -167,9 +165,9 @@ def test_saved_index_keeps_the_duplicates_across_a_restart(tmp_path: Path, encry
         assert stored.occurs_once(path) == index.occurs_once(path), path
 
 
-def test_sealed_duplicates_hold_no_name(tmp_path: Path) -> None:
+def test_sealed_duplicates_hold_no_name(tmp_path: Path, specs: list[FileSpec]) -> None:
     """The sealed index keeps the duplicated path as a keyed hash, never as its name."""
-    identity, index, password = listed(tmp_path, "v3")
+    identity, index, password = listed(tmp_path, specs, "v3")
     store = store_in(tmp_path)
     assert store.save(identity, index, is_protected=True, password=password)
     (saved,) = store.index_dir.iterdir()
@@ -180,11 +178,11 @@ def test_sealed_duplicates_hold_no_name(tmp_path: Path) -> None:
 
 
 def test_an_index_that_left_entries_out_is_saved_without_duplicates(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, specs: list[FileSpec], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A saved index of a listing that left entries out answers None too."""
     monkeypatch.setattr(archive_index, "MAX_FOLDER_BYTES", 110)
-    identity, index, _password = listed(tmp_path, "none")
+    identity, index, _password = listed(tmp_path, specs, "none")
     assert index.status_json().get("left_out_entries")
     store = store_in(tmp_path)
     assert store.save(identity, index, is_protected=False, password=None)
@@ -193,17 +191,21 @@ def test_an_index_that_left_entries_out_is_saved_without_duplicates(
     assert [stored.occurs_once(path) for path in PROBED_PATHS] == [None] * len(PROBED_PATHS)
 
 
-def saved_plain_index(tmp_path: Path) -> tuple[IndexStore, BackupIdentity, Path]:
+def saved_plain_index(
+    tmp_path: Path, specs: list[FileSpec]
+) -> tuple[IndexStore, BackupIdentity, Path]:
     """A saved index of the plain duplicate backup: (store, identity, its file)."""
-    identity, index, _password = listed(tmp_path, "none")
+    identity, index, _password = listed(tmp_path, specs, "none")
     store = store_in(tmp_path)
     assert store.save(identity, index, is_protected=False, password=None)
     return store, identity, store.path_for(identity, "share")
 
 
-def test_an_index_saved_before_duplicates_were_kept_still_opens(tmp_path: Path) -> None:
+def test_an_index_saved_before_duplicates_were_kept_still_opens(
+    tmp_path: Path, specs: list[FileSpec]
+) -> None:
     """A file without the table (written by an older version) opens; it only cannot tell."""
-    store, identity, saved = saved_plain_index(tmp_path)
+    store, identity, saved = saved_plain_index(tmp_path, specs)
     with sqlite3.connect(saved) as connection:
         summary = json.loads(
             connection.execute("SELECT value FROM meta WHERE key = 'summary'").fetchone()[0]
@@ -219,9 +221,9 @@ def test_an_index_saved_before_duplicates_were_kept_still_opens(tmp_path: Path) 
     assert [stored.occurs_once(path) for path in PROBED_PATHS] == [None] * len(PROBED_PATHS)
 
 
-def test_an_index_that_lost_a_duplicate_is_not_used(tmp_path: Path) -> None:
+def test_an_index_that_lost_a_duplicate_is_not_used(tmp_path: Path, specs: list[FileSpec]) -> None:
     """A deleted duplicate row would let a read stop at a first copy: the file counts as damaged."""
-    store, identity, saved = saved_plain_index(tmp_path)
+    store, identity, saved = saved_plain_index(tmp_path, specs)
     with sqlite3.connect(saved) as connection:
         connection.execute("DELETE FROM duplicated_paths")
     assert store.open_index(identity, "share", is_protected=False, password=None) is None

@@ -118,18 +118,30 @@ def archive_size(overview: BackupOverview) -> int:
     return archive.member.available_size
 
 
+@pytest.mark.parametrize(
+    ("path", "expected", "walk_count"),
+    [("configuration.yaml", CONFIGURATION, 1), ("notes/link", FIRST_NOTE, 3)],
+    ids=["file", "hard-link"],
+)
 def test_the_only_copy_near_the_start_is_read_without_the_rest(
-    large_backup: tuple[BackupOverview, str | None], monkeypatch: pytest.MonkeyPatch
+    large_backup: tuple[BackupOverview, str | None],
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    expected: bytes,
+    walk_count: int,
 ) -> None:
-    """With a complete listing saying "once", one walk reads only up to configuration.yaml."""
+    """Listed "once": one walk to a file; a link adds a hop back to its target's copy before it.
+
+    Each walk reads only up to where it stops, never the 16 MiB after.
+    """
     overview, password = large_backup
-    hint = complete_index(overview, password).occurs_once("configuration.yaml")
+    hint = complete_index(overview, password).occurs_once(path)
     assert hint is True
     walks = count_walks(monkeypatch)
-    data, announced, counter = read_with_hint(overview, password, "configuration.yaml", hint)
-    assert data == CONFIGURATION and announced == [len(CONFIGURATION)]
-    assert walks[0] == 1
-    assert 0 < counter.bytes_read <= READ_AHEAD_BYTES < archive_size(overview)
+    data, announced, counter = read_with_hint(overview, password, path, hint)
+    assert data == expected and announced == [len(expected)]
+    assert walks[0] == walk_count
+    assert 0 < counter.bytes_read <= walk_count * READ_AHEAD_BYTES < archive_size(overview)
 
 
 def test_without_a_listing_the_archive_is_read_to_its_end(
@@ -152,20 +164,6 @@ def test_a_duplicated_path_still_gives_the_last_copy(
     data, announced, counter = read_with_hint(overview, password, "notes/a.txt", hint)
     assert data == LAST_NOTE and announced == [len(LAST_NOTE)]
     assert counter.bytes_read >= archive_size(overview)
-
-
-def test_an_only_hard_link_gets_its_target_copy_before_it_without_the_rest(
-    large_backup: tuple[BackupOverview, str | None], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A link known once: walks to it, one hop back to the copy before it, one to stream it."""
-    overview, password = large_backup
-    hint = complete_index(overview, password).occurs_once("notes/link")
-    assert hint is True
-    walks = count_walks(monkeypatch)
-    data, announced, counter = read_with_hint(overview, password, "notes/link", hint)
-    assert data == FIRST_NOTE and announced == [len(FIRST_NOTE)]
-    assert walks[0] == 3
-    assert counter.bytes_read <= 3 * READ_AHEAD_BYTES < archive_size(overview)
 
 
 def test_damage_inside_the_only_copy_is_an_error(
