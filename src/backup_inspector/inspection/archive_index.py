@@ -12,6 +12,9 @@ its full path, so the new folders of one index share a budget
 (MAX_FOLDER_BYTES): past it, entries that would need new folders are left
 out and counted (`left_out_entries` in the status). Without it, a 30 KB
 archive of 1 000 names 1 000 levels deep asked for gigabytes.
+
+Paths that more than one member carries are noted too (`occurs_once`): a
+preview may stop at a file's first copy only when no later copy follows.
 """
 
 from __future__ import annotations
@@ -111,6 +114,13 @@ class BrowsableIndex(Protocol):
     def selection_size(self, paths: list[str]) -> tuple[int, int]:
         """Bytes and file count of the files at or below the given paths."""
 
+    def occurs_once(self, path: str) -> bool | None:
+        """Whether exactly one member is called `path`; None when the index cannot tell.
+
+        A reader may stop at a path's first copy only when no later copy can
+        replace it (the last copy wins), and only a complete index knows that.
+        """
+
 
 EXPORT_CHUNK_PATHS = 2000
 FLUSH_ENTRIES = 2000  # entries buffered before they go to the database (and a page's worth)
@@ -148,6 +158,9 @@ CREATE TABLE entries (
 CREATE INDEX entries_by_folder ON entries (parent, kind, name_cf, path);
 INSERT INTO entries (path, parent, name_cf, kind) VALUES (x'', NULL, x'', 0);
 """
+# Paths that more than one member carries (the entries table keeps only the
+# last copy): what lets a reader stop at the only copy of every other path.
+_DUPLICATES_SCHEMA = "CREATE TABLE duplicated_paths (path BLOB PRIMARY KEY) WITHOUT ROWID"
 # The page row columns (see _page_row), then name_cf and raw_name for the export.
 _FOLDER_PAGE = (
     "SELECT path, kind, has_entry, type, size, mtime, mode, link, total_size, file_count, "
@@ -242,6 +255,7 @@ class ArchiveIndex:
         connection.execute("PRAGMA synchronous = OFF")
         connection.execute(f"PRAGMA cache_size = -{SPILL_CACHE_KIB}")
         connection.executescript(_SCHEMA)
+        connection.execute(_DUPLICATES_SCHEMA)
         self._connection = connection
         # Dropped indexes close their database (and so free its file) without being told.
         self._closer = weakref.finalize(self, _close_spill_database, connection, spill_path)
@@ -313,10 +327,12 @@ class ArchiveIndex:
         if not self._pending:
             return
         latest = {entry.path: entry for entry in self._pending}
+        repeated = _repeated_paths(self._pending) if len(latest) < len(self._pending) else set()
         self._pending = []
         self._pending_folder_bytes = 0
         ancestors = _ancestors_of(latest)
         known = self._known_locked([*latest, *ancestors])
+        self._record_duplicates_locked(latest, repeated, known)
         direct_totals: dict[str, list[int]] = {}
         new_children: dict[str, int] = {}
         entry_rows = []
@@ -353,6 +369,19 @@ class ArchiveIndex:
                 (_storable(size), count, _key(folder))
                 for folder, (size, count) in _rolled_up(direct_totals)
             ],
+        )
+
+    def _record_duplicates_locked(
+        self, latest: dict[str, TarEntry], repeated: set[str], known: dict[str, _Known]
+    ) -> None:
+        """Note the paths of this batch that a member carried before (in it, or stored)."""
+        duplicated = [
+            (_key(path),)
+            for path in latest
+            if path in repeated or (path in known and known[path].has_entry)
+        ]
+        self._connection.executemany(
+            "INSERT OR IGNORE INTO duplicated_paths (path) VALUES (?)", duplicated
         )
 
     def _known_locked(self, paths: list[str]) -> dict[str, _Known]:
@@ -495,6 +524,46 @@ class ArchiveIndex:
                 file_count += 1
         return total_size, file_count
 
+    @property
+    def knows_duplicates(self) -> bool:
+        """Whether the index can tell duplicated paths: complete, and nothing left out.
+
+        An entry left out for the folder budget may be the other copy of a
+        path that is indexed, so such an index does not claim a path is unique.
+        """
+        with self._lock:
+            return self._is_complete and not self._left_out
+
+    def occurs_once(self, path: str) -> bool | None:
+        """Whether exactly one member is called `path`; None when the index cannot tell.
+
+        None while the listing runs (a later copy may still come), when
+        entries were left out, and for paths without an entry of their own.
+        """
+        if not self.knows_duplicates:
+            return None
+        found = self._fetch_one(
+            "SELECT EXISTS (SELECT 1 FROM duplicated_paths WHERE path = ?) FROM entries "
+            "WHERE path = ? AND has_entry",
+            (_key(path), _key(path)),
+        )
+        return None if found is None else not found[0]
+
+    def duplicated_paths(self) -> Iterator[str]:
+        """Every path that more than one member carries, a chunk at a time (for a store)."""
+        after = b""
+        while True:
+            with self._lock:
+                self._flush_locked()
+                found = self._connection.execute(
+                    "SELECT path FROM duplicated_paths WHERE path > ? ORDER BY path LIMIT ?",
+                    (after, EXPORT_CHUNK_PATHS),
+                ).fetchall()
+            if not found:
+                return
+            yield from (_text(path) for (path,) in found)
+            after = found[-1][0]
+
     def _fetch_one(self, sql: str, parameters: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """One result row of a query, with every buffered entry written first."""
         with self._lock:
@@ -600,6 +669,15 @@ def outermost_paths(paths: list[str]) -> list[str]:
             continue
         kept.append(parts)
     return ["/".join(parts) for parts in kept]
+
+
+def _repeated_paths(entries: list[TarEntry]) -> set[str]:
+    """The paths that more than one of `entries` carries."""
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for entry in entries:
+        (repeated if entry.path in seen else seen).add(entry.path)
+    return repeated
 
 
 def _ancestors_of(paths: dict[str, TarEntry]) -> dict[str, None]:

@@ -2,7 +2,9 @@
 
 Streaming: each inner archive is read once, in place, to its end (a later
 member with the same name wins, as in tar), plus a second read up to the
-last hard-link target when a selected link's target was not selected. Safety lives in
+last hard-link target when a selected link's target was not selected. A
+single file (read_entry) is read only up to it when a complete listing says
+no other member has its name. Safety lives in
 SafeExtractor (nothing lands outside the destination, no overwrite unless
 asked, temporary names until complete); this module wires archives,
 passwords, progress and the hard-link second pass around it.
@@ -297,69 +299,112 @@ def _locate_file(
     wanted: str,
     totals: ProgressTotals,
 ) -> _Occurrence:
-    """The regular-file member whose bytes `wanted` stands for, following hard links.
+    """The regular-file member whose bytes `wanted` stands for: its last copy, links followed.
+
+    Walks to the end of the archive (see `_last_occurrence`), then follows
+    hard links (see `_follow_hard_links`).
+    """
+    occurrence, problem = _last_occurrence(overview, archive, keyring, wanted, None, totals)
+    if occurrence is None:
+        if problem is not None:
+            raise ReadEntryError(problem.message)
+        raise _not_in_archive(archive, wanted)
+    return _follow_hard_links(overview, archive, keyring, wanted, occurrence, totals)
+
+
+def _follow_hard_links(
+    overview: BackupOverview,
+    archive: InnerArchive,
+    keyring: ArchiveKeyRing | None,
+    wanted: str,
+    occurrence: _Occurrence,
+    totals: ProgressTotals,
+) -> _Occurrence:
+    """The regular-file member that `occurrence` (the member called `wanted`) stands for.
 
     A hard link means the file that carried its target's name at that point
     of the archive: the last copy of the target *before* the link. Each hop
     is one walk, at most MAX_HARDLINK_HOPS of them, so a loop or a long chain
     of links is a clear refusal instead of a thousand re-reads (issue 9).
     """
-    path, before_ordinal = wanted, None
-    for _hop in range(MAX_HARDLINK_HOPS + 1):
-        occurrence, problem = _last_occurrence(
-            overview, archive, keyring, path, before_ordinal, totals
+    hops = 0
+    while occurrence.entry.type is EntryType.HARDLINK:
+        if hops == MAX_HARDLINK_HOPS:
+            raise ReadEntryError(
+                f"The hard link {wanted!r} is part of a chain of more than {MAX_HARDLINK_HOPS} "
+                "links; it is not followed."
+            )
+        hops += 1
+        target = occurrence.entry.link
+        found, problem = _last_occurrence(
+            overview, archive, keyring, target, occurrence.ordinal, totals
         )
-        if occurrence is None:
+        if found is None:
             if problem is not None:
                 raise ReadEntryError(problem.message)
-            if before_ordinal is None:
-                raise EntryNotFoundError(f"{archive.name} has no entry {wanted!r}")
             raise ReadEntryError(
-                f"The hard link {wanted!r} leads to {path!r}, which does not come before it "
+                f"The hard link {wanted!r} leads to {target!r}, which does not come before it "
                 "in the archive (a missing target or a loop of links); it cannot be read."
             )
-        entry = occurrence.entry
-        if entry.type is EntryType.FILE:
-            return occurrence
-        if entry.type is not EntryType.HARDLINK:
-            raise EntryNotFoundError(f"{wanted!r} is a {entry.type.value}, not a file")
-        path, before_ordinal = entry.link, occurrence.ordinal
-    raise ReadEntryError(
-        f"The hard link {wanted!r} is part of a chain of more than {MAX_HARDLINK_HOPS} links; "
-        "it is not followed."
-    )
+        occurrence = found
+    if occurrence.entry.type is not EntryType.FILE:
+        raise EntryNotFoundError(f"{wanted!r} is a {occurrence.entry.type.value}, not a file")
+    return occurrence
 
 
-def read_entry(
+def _not_in_archive(archive: InnerArchive, wanted: str) -> EntryNotFoundError:
+    """The error for a path no member carries."""
+    return EntryNotFoundError(f"{archive.name} has no entry {wanted!r}")
+
+
+def _stream_only_copy(
     overview: BackupOverview,
-    archive_name: str,
-    path: str,
-    password: str | None,
+    archive: InnerArchive,
+    keyring: ArchiveKeyRing | None,
+    wanted: str,
     sink: DataSink,
-    cancel: CancelToken | None = None,
-    progress: ProgressCallback | None = None,
-    on_located: Callable[[TarEntry], None] | None = None,
-) -> TarEntry:
-    """Stream the bytes of one regular file (the last copy of its name) into `sink`.
+    totals: ProgressTotals,
+    on_located: Callable[[TarEntry], None] | None,
+) -> _Occurrence:
+    """One walk to the first member called `wanted`, for a path that occurs only once.
 
-    Used by download and preview. A first walk finds the last member with
-    that name (following hard links, see `_locate_file`); `on_located` is
-    told its header before any byte is sent, so a download can announce the
-    exact length. A second walk streams that very member and stops after it.
-    Raises EntryNotFoundError when the path is absent or not a file, and
-    `ReadEntryError` when the archive cannot be read up to it or a hard link
-    cannot be followed.
+    A regular file is announced to `on_located`, streamed into `sink`, and
+    the walk stops right after it: no later copy can replace it, so nothing
+    after it is read. Any other member (a hard link, a folder) is returned
+    unread, and the walk stops at it.
     """
-    archive = require_archive(overview, archive_name)
-    keyring = keyring_for(password)
-    gate = archive_read_gate(overview, archive, password, keyring)
-    if not gate.ok:
-        raise ReadEntryError(gate.problems[0].message)
-    # Two walks: progress runs over both.
-    totals = ProgressTotals(2 * archive.member.available_size, progress, cancel)
-    located = _locate_file(overview, archive, keyring, normalise_member_path(path), totals)
-    if on_located is not None:
-        on_located(located.entry)
+    counter = [0]
+    found: list[_Occurrence] = []
+
+    def on_entry(entry: TarEntry) -> DataSink | None:
+        ordinal = counter[0]
+        counter[0] += 1
+        if entry.path != wanted:
+            return None
+        found.append(_Occurrence(ordinal, entry))
+        if entry.type is not EntryType.FILE:
+            raise StopWalk
+        if on_located is not None:
+            on_located(entry)
+        return _StopAfterClose(sink, lambda: True)
+
+    outcome = walk_archive(overview, archive, keyring, on_entry, totals)
+    if outcome.problem is not None:  # before the member, or inside the file being streamed
+        raise ReadEntryError(outcome.problem.message)
+    if not found:
+        raise _not_in_archive(archive, wanted)
+    return found[0]
+
+
+def _stream_located(
+    overview: BackupOverview,
+    archive: InnerArchive,
+    keyring: ArchiveKeyRing | None,
+    located: _Occurrence,
+    sink: DataSink,
+    totals: ProgressTotals,
+) -> None:
+    """Walk to the member found by an earlier walk, stream it into `sink`, and stop after it."""
     counter = [0]
     was_streamed = [False]
 
@@ -377,7 +422,56 @@ def read_entry(
     if outcome.problem is not None:
         raise ReadEntryError(outcome.problem.message)
     if not was_streamed[0]:
-        raise ReadEntryError(f"{archive.name} changed while {path!r} was being read")
+        raise ReadEntryError(f"{archive.name} changed while {located.entry.path!r} was being read")
+
+
+def read_entry(
+    overview: BackupOverview,
+    archive_name: str,
+    path: str,
+    password: str | None,
+    sink: DataSink,
+    cancel: CancelToken | None = None,
+    progress: ProgressCallback | None = None,
+    on_located: Callable[[TarEntry], None] | None = None,
+    occurs_once: bool | None = None,
+) -> TarEntry:
+    """Stream the bytes of one regular file (the last copy of its name) into `sink`.
+
+    Used by download and preview. `on_located` is told the header of the
+    member that will be sent before any byte is, so a download can announce
+    the exact length.
+
+    `occurs_once` is what a complete listing knows of the path
+    (`BrowsableIndex.occurs_once`). When True, the first copy is the last: one
+    walk streams it and stops after it, so a file near the start of a 2 GB
+    archive is read in a second, not a minute. Otherwise (no listing, an
+    unfinished one, or a duplicated path) a first walk reads the archive to
+    its end to find the last member with that name (following hard links,
+    see `_locate_file`), and a second walk streams that very member.
+
+    Raises EntryNotFoundError when the path is absent or not a file, and
+    `ReadEntryError` when the archive cannot be read up to it or a hard link
+    cannot be followed.
+    """
+    archive = require_archive(overview, archive_name)
+    keyring = keyring_for(password)
+    gate = archive_read_gate(overview, archive, password, keyring)
+    if not gate.ok:
+        raise ReadEntryError(gate.problems[0].message)
+    wanted = normalise_member_path(path)
+    # Up to two walks (more to follow hard links): progress runs over two.
+    totals = ProgressTotals(2 * archive.member.available_size, progress, cancel)
+    if occurs_once:
+        only_copy = _stream_only_copy(overview, archive, keyring, wanted, sink, totals, on_located)
+        if only_copy.entry.type is EntryType.FILE:
+            return only_copy.entry
+        located = _follow_hard_links(overview, archive, keyring, wanted, only_copy, totals)
+    else:
+        located = _locate_file(overview, archive, keyring, wanted, totals)
+    if on_located is not None:
+        on_located(located.entry)
+    _stream_located(overview, archive, keyring, located, sink, totals)
     return located.entry
 
 

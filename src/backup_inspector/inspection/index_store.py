@@ -90,6 +90,9 @@ CREATE TABLE rows (
     PRIMARY KEY (parent_key, rank)
 ) WITHOUT ROWID;
 """
+# Keys of the paths more than one member carries. Files without it (written before
+# it existed) still open; they only cannot say that a path occurs once.
+DUPLICATES_SCHEMA = "CREATE TABLE duplicated_paths (path_key BLOB PRIMARY KEY) WITHOUT ROWID"
 # Built after the bulk insert (faster than keeping it up to date row by row).
 PATH_INDEX = "CREATE UNIQUE INDEX rows_by_path ON rows (path_key)"
 # The `entry` column: NULL = a folder with no entry of its own; these two name-free
@@ -219,9 +222,22 @@ def _entry_context(path_key: bytes) -> bytes:
 
 
 SUMMARY_CONTEXT = b"summary"
+# In the summary: how many paths are duplicated, when the listing could tell (else absent).
+DUPLICATES_KEY = "duplicated_paths"
 # One chunk of a search: the rows after a path key, in the order of the path index.
 _PATH_KEYS_AFTER = "SELECT path_key FROM rows WHERE path_key > ? ORDER BY path_key LIMIT ?"
 _ROWS_AFTER = "SELECT path_key, row FROM rows WHERE path_key > ? ORDER BY path_key LIMIT ?"
+
+
+def _check_duplicate_count(connection: sqlite3.Connection, summary: dict[str, Any]) -> None:
+    """ValueError when the duplicated paths stored are not as many as the (sealed) summary says.
+
+    A lost row would let a reader stop at the first copy of a duplicated path.
+    """
+    if DUPLICATES_KEY in summary:
+        stored = connection.execute("SELECT COUNT(*) FROM duplicated_paths").fetchone()[0]
+        if stored != int(summary[DUPLICATES_KEY]):
+            raise ValueError("duplicated path count differs")
 
 
 class IndexTooLargeError(Exception):
@@ -304,6 +320,23 @@ class StoredArchiveIndex:
         return _entry_from_json(
             json.loads(self._codec.open(stored_entry, _entry_context(path_key)))
         )
+
+    def occurs_once(self, path: str) -> bool | None:
+        """Whether exactly one member is called `path`; None when the index cannot tell.
+
+        None for paths without an entry of their own, and for every path of
+        an index saved without the duplicated paths (by an older version, or
+        from a listing that left entries out).
+        """
+        if DUPLICATES_KEY not in self._summary:
+            return None
+        path_key = self._codec.path_key(path)
+        found = self._fetch_one(
+            "SELECT EXISTS (SELECT 1 FROM duplicated_paths WHERE path_key = ?) FROM rows "
+            "WHERE path_key = ? AND entry IS NOT NULL",
+            (path_key, path_key),
+        )
+        return None if found is None else not found[0]
 
     def folder_page(self, folder: str, offset: int, limit: int) -> ListingPage:
         """One page of a folder's children, by their stored rank.
@@ -497,6 +530,7 @@ class IndexStore:
             stored_rows = connection.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
             if stored_rows != int(meta["row_count"]):
                 raise ValueError("row count differs")
+            _check_duplicate_count(connection, summary)
         except WrongIndexPasswordError:
             _LOGGER.debug("A saved file list was sealed with another password; reading again")
             self._close_quietly(connection)
@@ -662,6 +696,7 @@ class IndexStore:
             connection.execute("PRAGMA journal_mode = OFF")
             connection.execute("PRAGMA synchronous = OFF")
             connection.executescript(SCHEMA)
+            connection.execute(DUPLICATES_SCHEMA)
             row_count = 0
             batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None]] = []
             parent_key = (
@@ -680,6 +715,7 @@ class IndexStore:
             status = index.status_json()
             summary = {name: status[name] for name in ("entry_count", "file_count", "total_size")}
             summary["result"] = status["result"]
+            summary.update(self._insert_duplicated_paths(connection, index, codec))
             meta = {
                 **codec_meta,
                 "format": INDEX_FORMAT,
@@ -694,6 +730,20 @@ class IndexStore:
         self._check_size(temp_path)
         with temp_path.open("rb+") as written:
             os.fsync(written.fileno())
+
+    @staticmethod
+    def _insert_duplicated_paths(
+        connection: sqlite3.Connection, index: ArchiveIndex, codec: RowCodec
+    ) -> dict[str, int]:
+        """Store the keys of duplicated paths; {DUPLICATES_KEY: count} when the index knows them."""
+        if not index.knows_duplicates:
+            return {}
+        connection.executemany(
+            "INSERT OR IGNORE INTO duplicated_paths (path_key) VALUES (?)",
+            ((codec.path_key(path),) for path in index.duplicated_paths()),
+        )
+        count = connection.execute("SELECT COUNT(*) FROM duplicated_paths").fetchone()[0]
+        return {DUPLICATES_KEY: count}
 
     def _check_size(self, temp_path: Path) -> None:
         """Stop saving (IndexTooLargeError) once the new file alone is over the size cap."""

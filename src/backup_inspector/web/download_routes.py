@@ -89,10 +89,18 @@ class DownloadTickets:
 DOWNLOAD_TICKETS: web.AppKey[DownloadTickets] = web.AppKey("download_tickets", DownloadTickets)
 
 
-def _file_request(
-    services: AppServices, known: KnownBackup, body: dict[str, Any]
-) -> tuple[str, str, int | None]:
-    """(archive name, path, size if listed) of the file a request names; 4xx if it is not one."""
+@dataclass(frozen=True)
+class FileRequest:
+    """The file a request names, with what the archive's listing knows of it (if listed)."""
+
+    archive_name: str
+    path: str
+    size: int | None
+    occurs_once: bool | None  # BrowsableIndex.occurs_once: True lets the read stop at the file
+
+
+def _file_request(services: AppServices, known: KnownBackup, body: dict[str, Any]) -> FileRequest:
+    """The file a request names; a 4xx ApiError if it is not one."""
     overview = require_overview(known)
     archive = require_archive(overview, require_string(body, "archive", max_length=255))
     path = member_path_from_body(body, "path")
@@ -108,7 +116,16 @@ def _file_request(
     if entry is not None and entry.type not in (EntryType.FILE, EntryType.HARDLINK):
         raise ApiError(400, "not-a-file", f"That entry is a {entry.type.value}, not a file.")
     size = entry.size if entry is not None and entry.type is EntryType.FILE else None
-    return archive.name, path, size
+    occurs_once = index.occurs_once(path) if index is not None else None
+    return FileRequest(archive.name, path, size, occurs_once)
+
+
+def _occurs_once(
+    services: AppServices, known: KnownBackup, archive_name: str, path: str
+) -> bool | None:
+    """Whether a complete listing of this version of the archive has `path` once (else None)."""
+    index = services.listings.get(services.listing_key(known, archive_name))
+    return index.occurs_once(path) if index is not None else None
 
 
 @routes.post("/api/backups/{backup_id}/download")
@@ -117,10 +134,10 @@ async def prepare_download(request: web.Request) -> web.Response:
     services = services_of(request)
     body = await read_json_object(request)
     known = await services.find_backup(request.match_info["backup_id"])
-    archive_name, path, size = _file_request(services, known, body)
-    token = request.app[DOWNLOAD_TICKETS].issue(known.backup_id, archive_name, path)
+    wanted = _file_request(services, known, body)
+    token = request.app[DOWNLOAD_TICKETS].issue(known.backup_id, wanted.archive_name, wanted.path)
     return web.json_response(
-        {"url": f"api/downloads/{token}", "file_name": name_of(path), "size": size}
+        {"url": f"api/downloads/{token}", "file_name": name_of(wanted.path), "size": wanted.size}
     )
 
 
@@ -178,6 +195,9 @@ async def download_file(request: web.Request) -> web.StreamResponse:
     # The length comes from the member actually sent (read_entry's "entry"
     # event), never from the listing: with duplicate names they could differ.
     size: int | None = None
+    # Asked now, not when the ticket was issued: the listing may have finished
+    # since, and it must be the listing of the file as it is now.
+    occurs_once = _occurs_once(services, known, ticket.archive_name, ticket.path)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     cancel = CancelToken()
@@ -192,6 +212,7 @@ async def download_file(request: web.Request) -> web.StreamResponse:
             services.passwords.get(known.backup_id),
             sink,
             cancel,
+            occurs_once,
         )
         while True:
             kind, value = await queue.get()
@@ -242,8 +263,8 @@ async def preview_file(request: web.Request) -> web.Response:
     services = services_of(request)
     body = await read_json_object(request)
     known = await services.find_backup(request.match_info["backup_id"])
-    archive_name, path, size = _file_request(services, known, body)
-    if size is not None and size > PREVIEW_MAX_BYTES:
+    wanted = _file_request(services, known, body)
+    if wanted.size is not None and wanted.size > PREVIEW_MAX_BYTES:
         raise ApiError(
             413, "preview-too-large", "This file is too large to preview; download it instead."
         )
@@ -252,11 +273,12 @@ async def preview_file(request: web.Request) -> web.Response:
         result = await services.run_archive_read(
             read_for_preview,
             require_overview(known),
-            archive_name,
-            path,
+            wanted.archive_name,
+            wanted.path,
             services.passwords.get(known.backup_id),
             PREVIEW_MAX_BYTES,
             cancel,
+            wanted.occurs_once,
         )
     except ApiError:
         raise
@@ -278,9 +300,9 @@ async def preview_file(request: web.Request) -> web.Response:
     text = result.content.decode("utf-8", errors="replace")
     return web.json_response(
         {
-            "archive": archive_name,
-            "path": path,
-            "name": name_of(path),
+            "archive": wanted.archive_name,
+            "path": wanted.path,
+            "name": name_of(wanted.path),
             "size": len(result.content),
             "text": text,
             "line_count": text.count("\n") + (0 if text.endswith("\n") or not text else 1),

@@ -91,12 +91,14 @@ def start_reader_thread(
     password: str | None,
     sink: QueueSink,
     cancel: CancelToken,
+    occurs_once: bool | None = None,
 ) -> threading.Thread:
     """Run read_entry in a daemon thread; its outcome arrives as a "done" or "error" event.
 
     Before any "data" event comes one "entry" event with the header of the
     member that will be sent (the last copy of its name), so the response
-    can announce exactly the length it then sends.
+    can announce exactly the length it then sends. `occurs_once` is the
+    listing's word on the path (see read_entry).
     """
 
     def read() -> None:
@@ -110,6 +112,7 @@ def start_reader_thread(
                 sink,
                 cancel=cancel,
                 on_located=lambda located: sink.put("entry", located),
+                occurs_once=occurs_once,
             )
         except JobCancelledError:
             sink.put("cancelled")
@@ -167,11 +170,17 @@ def read_for_preview(
     password: str | None,
     max_bytes: int,
     cancel: CancelToken,
+    occurs_once: bool | None = None,
 ) -> PreviewResult:
-    """Read a member into memory unless it is bigger than `max_bytes` (blocking)."""
+    """Read a member into memory unless it is bigger than `max_bytes` (blocking).
+
+    `occurs_once` is the listing's word on the path (see read_entry).
+    """
     sink = BufferSink(max_bytes)
     try:
-        entry = read_entry(overview, archive_name, path, password, sink, cancel=cancel)
+        entry = read_entry(
+            overview, archive_name, path, password, sink, cancel=cancel, occurs_once=occurs_once
+        )
     except PreviewTooLargeError:
         return PreviewResult(entry=None, content=b"", is_too_large=True)
     return PreviewResult(entry=entry, content=sink.content(), is_too_large=False)
