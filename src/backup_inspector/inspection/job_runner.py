@@ -404,8 +404,9 @@ class JobRunner:
                 target=self._run_job, args=(job,), name=f"job-{job.kind}-{job.job_id}", daemon=True
             )
             self._threads[job.job_id] = thread
+            # Started under the lock: shutdown() never sees a thread it cannot join yet.
+            thread.start()
         self._notify(job)
-        thread.start()
 
     def _run_job(self, job: Job) -> None:
         """Thread body: run the work, record the outcome, start what waits."""
