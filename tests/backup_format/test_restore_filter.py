@@ -88,6 +88,21 @@ def test_symlink_loop_stops() -> None:
     assert first_refusal(entries) == "a/x"
 
 
+@pytest.mark.timeout(20)
+def test_deep_names_cost_time_linear_in_their_length() -> None:
+    """200 000-level names are judged in well under a second each, '..' counted exactly (issue 9)."""
+    levels = 200_000
+    down = "d/" * levels
+    entries = [
+        entry("top", EntryType.SYMLINK, "d/d"),
+        entry(down + "x"),
+        entry("top/" + "d/" * (levels - 2) + "y"),
+        entry(down + "../" * levels + "z"),
+    ]
+    assert first_refusal(entries) is None
+    assert first_refusal([*entries, entry(down + "../" * (levels + 1) + "z")]) is not None
+
+
 def _tarfile_verdict(entries: list[tuple[str, str]], destination: Path) -> str | None:
     """Extract with CPython's own "tar" filter; the name of the member it refused, or None."""
     buffer = BytesIO()
@@ -115,6 +130,9 @@ def _tarfile_verdict(entries: list[tuple[str, str]], destination: Path) -> str |
         [("link", "/tmp"), ("other", "")],
         [("up", "../.."), ("up/x", "")],
         [("in", "sub"), ("sub/y", ""), ("in/z", "")],
+        [("a/b/l", "../../.."), ("a/b/l/x", "")],
+        [("m/f", ""), ("a/l", "../m"), ("a/l/y", ""), ("a/k", "l/../.."), ("a/k/z", "")],
+        [("m/f", ""), ("a/l", "../m"), ("a/k", "l/../../.."), ("a/k/z", "")],
     ],
 )
 @pytest.mark.skipif(os.name == "nt", reason="symlinks need POSIX")
