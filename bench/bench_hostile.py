@@ -39,7 +39,6 @@ import json
 import os
 import pickle
 import resource
-import shutil
 import signal
 import socket
 import subprocess
@@ -448,6 +447,11 @@ class CliCase:
     extra_args: list[str] = field(default_factory=list)
 
 
+def remove_tree(folder: Path) -> None:
+    """rm -rf: shutil.rmtree recurses once per level and an extraction may leave 1 000 of them."""
+    subprocess.run(["rm", "-rf", "--", str(folder)], check=True)
+
+
 def _escaping(sandbox: Path, destination: Path) -> bool:
     """Whether anything but the destination appeared in `sandbox`, or a link in it leads out."""
     if any(entry.name != destination.name for entry in sandbox.iterdir()):
@@ -455,14 +459,15 @@ def _escaping(sandbox: Path, destination: Path) -> bool:
     if not destination.exists():
         return False
     root = os.path.realpath(destination)
-    for folder, dirs, files in os.walk(destination):
-        for name in dirs + files:
-            entry = Path(folder) / name
-            if entry.is_symlink():
-                target = os.path.realpath(entry)
-                if os.path.commonpath([root, target]) != root:
-                    return True
-    return False
+    # find, not os.walk: Python 3.11's walk recurses once per level.
+    links = subprocess.run(
+        ["find", str(destination), "-type", "l", "-print0"], capture_output=True, check=False
+    ).stdout.split(b"\0")
+    return any(
+        os.path.commonpath([root, os.path.realpath(os.fsdecode(link))]) != root
+        for link in links
+        if link
+    )
 
 
 def run_cli_case(case: CliCase, args: argparse.Namespace, scratch: Path) -> list[Row]:
@@ -470,7 +475,7 @@ def run_cli_case(case: CliCase, args: argparse.Namespace, scratch: Path) -> list
     rows = []
     for command in case.commands:
         sandbox = scratch / "sandbox"
-        shutil.rmtree(sandbox, ignore_errors=True)
+        remove_tree(sandbox)
         sandbox.mkdir()
         destination = sandbox / "dest"
         argv = [
@@ -505,7 +510,7 @@ def run_cli_case(case: CliCase, args: argparse.Namespace, scratch: Path) -> list
                 "" if verdict == "ok" else _tail_line(run.output),
             )
         )
-        shutil.rmtree(sandbox, ignore_errors=True)
+        remove_tree(sandbox)
     return rows
 
 
@@ -527,8 +532,8 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = scratch / "serve-output.txt"
         share, data = scratch / "share", scratch / "data"
-        shutil.rmtree(share, ignore_errors=True)
-        shutil.rmtree(data, ignore_errors=True)
+        remove_tree(share)
+        remove_tree(data)
         share.mkdir()
         data.mkdir()
         self.share = share
@@ -789,7 +794,7 @@ class ServerCase:
 def run_server_case(case: ServerCase, args: argparse.Namespace, scratch: Path) -> Row:
     """Start `serve` over the case's files, run its requests, stop it; one row."""
     folder = scratch / "served"
-    shutil.rmtree(folder, ignore_errors=True)
+    remove_tree(folder)
     folder.mkdir()
     for file in case.files:
         os.link(file, folder / file.name)
@@ -812,7 +817,7 @@ def run_server_case(case: ServerCase, args: argparse.Namespace, scratch: Path) -
     exit_cell, verdict, traceback = verdict_of(
         run, server.memory_mb, expected, sandbox_escape, server.problems
     )
-    shutil.rmtree(folder, ignore_errors=True)
+    remove_tree(folder)
     return Row(
         f"serve, {case.name}",
         exit_cell,
