@@ -7,7 +7,13 @@ figure comes from the real service code: `list_entries` into an
 a restart), the web layer's `PersistentListingCache` opening the saved
 `StoredArchiveIndex`. The encrypted variant is measured with remember_index on.
 
+`--million` measures instead a backup of 1 000 000 entries (1 000 folders of
+1 000): the peak memory of listing and saving it, the saved file against the
+200 MB cap, and the peak memory of a search and a deep page of the saved
+index in a fresh process (README: "well under 100 MB").
+
     .venv/bin/python bench/bench_browse.py
+    .venv/bin/python bench/bench_browse.py --million [--variants none v3]
 """
 
 from __future__ import annotations
@@ -44,18 +50,22 @@ FOLDER_PAGES = [
 
 
 # ---------------------------------------------------------------- generation
-def backup_path(encryption: str) -> Path:
-    """Where the generated backup of this variant lives."""
-    return DATA_DIR / f"browse_100k_{encryption}.tar"
+def backup_path(encryption: str, size: str = "100k") -> Path:
+    """Where the generated backup of this variant (and size) lives."""
+    return DATA_DIR / f"browse_{size}_{encryption}.tar"
+
+
+def write_share_backup(path: Path, specs: list[Any], encryption: str, compressed: bool) -> None:
+    """A backup of one 'share' archive holding `specs`."""
+    from backup_inspector.demo.backup_writer import ArchiveSpec, write_backup  # noqa: PLC0415
+
+    archive = ArchiveSpec(ARCHIVE, specs, compressed=compressed, encryption=encryption)  # type: ignore[arg-type]
+    write_backup(path, [archive], password=PASSWORD if encryption != "none" else None)
 
 
 def build_backup(path: Path, encryption: str) -> None:
     """One 'share' archive with 100 000 small files in nested folders and one large folder."""
-    from backup_inspector.demo.backup_writer import (  # noqa: PLC0415
-        ArchiveSpec,
-        FileSpec,
-        write_backup,
-    )
+    from backup_inspector.demo.backup_writer import FileSpec  # noqa: PLC0415
 
     specs = [FileSpec("tree", type="dir"), FileSpec("flat", type="dir")]
     for top in range(TREE_TOP):
@@ -71,8 +81,7 @@ def build_backup(path: Path, encryption: str) -> None:
         FileSpec(f"flat/f{number:05d}.log", content=b"x" * (number % 97))
         for number in range(FLAT_FILES)
     )
-    archive = ArchiveSpec(ARCHIVE, specs, encryption=encryption)  # type: ignore[arg-type]
-    write_backup(path, [archive], password=PASSWORD if encryption != "none" else None)
+    write_share_backup(path, specs, encryption, compressed=True)
 
 
 def index_dir(encryption: str) -> Path:
@@ -115,19 +124,32 @@ def page_figures(index: Any) -> dict[str, dict[str, float]]:
     return figures
 
 
+MILLION_FOLDERS, MILLION_PER_FOLDER = 1000, 1000  # a folder entry and 999 empty files each
+
+
+def build_million(path: Path, encryption: str) -> None:
+    """One uncompressed 'share' archive of 1 000 000 entries with empty files."""
+    from backup_inspector.demo.backup_writer import FileSpec  # noqa: PLC0415
+
+    specs = []
+    for folder_number in range(MILLION_FOLDERS):
+        folder = f"data/d{folder_number:04d}"
+        specs.append(FileSpec(folder, type="dir"))
+        specs.extend(
+            FileSpec(f"{folder}/file-{number:06d}.txt", content=b"")
+            for number in range(MILLION_PER_FOLDER - 1)
+        )
+    write_share_backup(path, specs, encryption, compressed=False)
+
+
 # ---------------------------------------------------------------- measurements (in children)
 def measure_listing(encryption: str) -> dict[str, Any]:
     """Listing into a memory index, its folder pages, then saving it (the first read)."""
-    from backup_inspector.inspection.archive_index import ArchiveIndex  # noqa: PLC0415
     from backup_inspector.inspection.backup_overview import open_backup  # noqa: PLC0415
-    from backup_inspector.inspection.index_store import identify_backup  # noqa: PLC0415
     from backup_inspector.inspection.listing_job import list_entries  # noqa: PLC0415
 
     path = backup_path(encryption)
-    password = PASSWORD if encryption != "none" else None
-    shutil.rmtree(index_dir(encryption).parent, ignore_errors=True)
-    identity = identify_backup(path)
-    index = ArchiveIndex(ARCHIVE)
+    password, identity, index = _fresh_listing(path, encryption)
     arrivals: list[float] = []
 
     def on_entry(entry: Any) -> None:
@@ -159,6 +181,16 @@ def measure_listing(encryption: str) -> dict[str, Any]:
         "index_file_mb": sum(f.stat().st_size for f in files) / 1024 / 1024,
         "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _fresh_listing(path: Path, encryption: str) -> tuple[str | None, Any, Any]:
+    """(password, identity before listing, empty ArchiveIndex), with no saved index left over."""
+    from backup_inspector.inspection.archive_index import ArchiveIndex  # noqa: PLC0415
+    from backup_inspector.inspection.index_store import identify_backup  # noqa: PLC0415
+
+    shutil.rmtree(index_dir(encryption).parent, ignore_errors=True)
+    password = PASSWORD if encryption != "none" else None
+    return password, identify_backup(path), ArchiveIndex(ARCHIVE)
 
 
 class _EnoughEntries(Exception):
@@ -224,7 +256,68 @@ def measure_restart(encryption: str) -> dict[str, Any]:
     }
 
 
-MEASUREMENTS = {"listing": measure_listing, "restart": measure_restart}
+def measure_million_listing(encryption: str) -> dict[str, Any]:
+    """List 1 M entries into an ArchiveIndex (as the listing job does) and save it."""
+    from backup_inspector.inspection.backup_overview import open_backup  # noqa: PLC0415
+    from backup_inspector.inspection.listing_job import list_entries  # noqa: PLC0415
+
+    path = backup_path(encryption, "1m")
+    password, identity, index = _fresh_listing(path, encryption)
+    started = time.perf_counter()
+    check = list_entries(open_backup(path), ARCHIVE, password, on_entry=index.add)
+    index.finish(check.to_json())
+    listing_s = time.perf_counter() - started
+    listing_peak = _peak_rss_mb()
+    page_ms, _page = timed_ms(index.folder_page, "data/d0500", 900, PAGE)
+    search_ms, found = timed_ms(index.search, "file-0001", 0, PAGE)
+    save_ms, saved = _timed_save(encryption, identity, index, password)
+    files = list(index_dir(encryption).glob("*.index"))
+    return {
+        "entries": index.entry_count,
+        "ok": check.ok,
+        "listing_s": listing_s,
+        "listing_peak_mb": listing_peak,
+        "memory_page_ms": page_ms,
+        "memory_search_ms": search_ms,
+        "search_hits": found.total,
+        "save_s": save_ms / 1000,
+        "saved": saved,
+        "index_file_mb": sum(f.stat().st_size for f in files) / 1024 / 1024,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def measure_million_search(encryption: str) -> dict[str, Any]:
+    """A fresh process (the restarted app) opens the saved 1 M index, searches and pages."""
+    from backup_inspector.inspection.index_store import identify_backup  # noqa: PLC0415
+
+    is_protected = encryption != "none"
+    password = PASSWORD if is_protected else None
+    identity = identify_backup(backup_path(encryption, "1m"))
+    stored = make_store(encryption).open_index(
+        identity, ARCHIVE, is_protected=is_protected, password=password
+    )
+    if stored is None:
+        return {"opened": False, "peak_rss_mb": _peak_rss_mb()}
+    search_ms, found = timed_ms(stored.search, "file-0001", 0, PAGE)
+    last_ms, _last = timed_ms(stored.search, "file-0001", found.total - PAGE, PAGE)
+    page_ms, _page = timed_ms(stored.folder_page, "data/d0999", 900, PAGE)
+    return {
+        "opened": True,
+        "search_hits": found.total,
+        "search_ms": search_ms,
+        "last_search_page_ms": last_ms,
+        "deep_page_ms": page_ms,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+MEASUREMENTS = {
+    "listing": measure_listing,
+    "restart": measure_restart,
+    "million-listing": measure_million_listing,
+    "million-search": measure_million_search,
+}
 
 
 def _peak_rss_mb() -> float:
@@ -289,12 +382,49 @@ def print_variant(
     print_pages("stored index (after restart):", restart["pages"])
 
 
+def print_million(variant: str, listing: dict[str, Any], search: dict[str, Any]) -> None:
+    """The 1 M-entry figures of one variant."""
+    mode = "plain index" if variant == "none" else "sealed index (remember_index on)"
+    print(f"\n[{variant}] {listing['entries']} entries, {mode}")
+    note = f"ok={listing['ok']}"
+    figure("full listing into ArchiveIndex", listing["listing_s"], "s ", note)
+    figure("  peak memory of the listing", listing["listing_peak_mb"], "MB")
+    figure("  page 'data/d0500' at 900 (same run)", listing["memory_page_ms"], "ms")
+    note = f"{listing['search_hits']} hits"
+    figure("  search 'file-0001' (same run)", listing["memory_search_ms"], "ms", note)
+    note = f"saved={listing['saved']}, file {listing['index_file_mb']:.1f} MB (cap 200 MB)"
+    figure("save to the index store", listing["save_s"], "s ", note)
+    figure("  peak memory, listing and saving", listing["peak_rss_mb"], "MB")
+    if not search["opened"]:
+        print("  after restart: no saved index (over the cap): the archive is read again")
+        return
+    print("  after restart (fresh process, StoredArchiveIndex):")
+    note = f"{search['search_hits']} hits"
+    figure("search 'file-0001', first page", search["search_ms"], "ms", note, indent=4)
+    figure("search 'file-0001', last page", search["last_search_page_ms"], "ms", indent=4)
+    figure("page 'data/d0999' at 900", search["deep_page_ms"], "ms", indent=4)
+    figure("peak memory", search["peak_rss_mb"], "MB", indent=4)
+
+
+def run_million(variants: list[str]) -> None:
+    """Generate (once) and measure the 1 M-entry backups."""
+    for variant in variants:
+        path = backup_path(variant, "1m")
+        if not path.exists():
+            started = time.perf_counter()
+            build_million(path, variant)
+            print(f"generated {path.name} in {time.perf_counter() - started:.0f} s")
+        listing = run_child("million-listing", variant)
+        print_million(variant, listing, run_child("million-search", variant))
+
+
 def main() -> None:
     """Generate (once) and measure each variant; print the figures."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--million", action="store_true", help="measure 1 000 000 entries")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -303,6 +433,10 @@ def main() -> None:
     DATA_DIR.mkdir(exist_ok=True)
     python = sys.version.split()[0]
     print(f"machine: {os.cpu_count()} cores, python {python}; page size {PAGE} rows")
+    if args.million:
+        variants = args.variants if args.variants != list(VARIANTS) else ["none"]
+        run_million(variants)
+        return
     for variant in args.variants:
         path = backup_path(variant)
         if not path.exists():

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -585,9 +586,16 @@ def test_disk_filling_up_during_the_copy_is_a_note(
 ) -> None:
     """A write that fails with ENOSPC ends the copy, not the check: "not checked", no copy left."""
     path = backup_with(build_backup, homeassistant_files(recorder_database_bytes(rows=ROWS)))
-    monkeypatch.setattr(
-        database_check.os, "fdopen", lambda fd, mode: _FullDisk(io.FileIO(fd, "wb"))
-    )
+    real_fdopen = os.fdopen
+
+    def fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        """Writes (the database copy) hit a full disk; reads (the backup) work."""
+        if "w" in mode:
+            return _FullDisk(io.FileIO(fd, "wb"))
+        return real_fdopen(fd, mode, *args, **kwargs)
+
+    # database_check.os is the os module itself: the backup is opened through it too.
+    monkeypatch.setattr(database_check.os, "fdopen", fdopen)
     report = check(path, database_dir)
     assert report.database is not None and report.database.ok is None
     assert "copying the database failed (No space left on device)" in report.database.message

@@ -14,6 +14,7 @@ import pytest
 
 from backup_inspector.backup_format.tar_entry import EntryType, TarEntry
 from backup_inspector.demo.backup_writer import ArchiveSpec, FileSpec, files_to_specs, write_backup
+from backup_inspector.inspection import index_store
 from backup_inspector.inspection.archive_index import ROOT, ArchiveIndex, BrowsableIndex
 from backup_inspector.inspection.backup_overview import open_backup
 from backup_inspector.inspection.index_codec import KdfLimits, UnreadableRowError
@@ -380,11 +381,22 @@ def test_tampered_sealed_row_is_refused(tmp_path: Path, sealed_listing: ListedAr
         stored.search("", 0, 1000)
 
 
+def saved_size(tmp_path: Path, listed: ListedArchive, password: str | None) -> int:
+    """The file size of this listing's saved index (saved into a scratch store)."""
+    store = make_store(tmp_path / "probe" / str(password))
+    assert store.save(listed.identity, listed.index, is_protected=bool(password), password=password)
+    return store.path_for(listed.identity, "share").stat().st_size
+
+
 def test_size_cap_drops_the_least_recently_used(
     tmp_path: Path, plain_listing: ListedArchive, sealed_listing: ListedArchive
 ) -> None:
     """Over the size cap, older indexes go first; the one just saved always stays."""
-    store = make_store(tmp_path, max_total_bytes=1)
+    sizes = [
+        saved_size(tmp_path, plain_listing, None),
+        saved_size(tmp_path, sealed_listing, PASSWORD),
+    ]
+    store = make_store(tmp_path, max_total_bytes=max(sizes) + min(sizes) // 2)  # room for one
     assert store.save(
         plain_listing.identity, plain_listing.index, is_protected=False, password=None
     )
@@ -395,6 +407,23 @@ def test_size_cap_drops_the_least_recently_used(
     )
     assert not first.exists()
     assert store.path_for(sealed_listing.identity, "share").exists()
+
+
+def test_listing_larger_than_the_cap_is_not_saved_and_says_so(
+    tmp_path: Path, plain_listing: ListedArchive, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A listing whose file alone passes the cap is not written; the log tells why."""
+    size = saved_size(tmp_path, plain_listing, None)
+    store = make_store(tmp_path, max_total_bytes=size - 1)
+    with caplog.at_level(logging.WARNING):
+        assert not store.save(
+            plain_listing.identity, plain_listing.index, is_protected=False, password=None
+        )
+    assert list(store.index_dir.iterdir()) == []  # no index, no temp file
+    assert "16 entries" in caplog.text and "not saved" in caplog.text
+    assert (
+        store.open_index(plain_listing.identity, "share", is_protected=False, password=None) is None
+    )
 
 
 def test_stored_index_serves_several_threads(tmp_path: Path, plain_listing: ListedArchive) -> None:
@@ -473,3 +502,22 @@ def test_sealed_indexes_are_removed_when_remember_index_is_off(
         forgetting.path_for(plain_listing.identity, "share")
     ]
     assert forgetting.open_index(plain_listing.identity, "share", is_protected=False, password=None)
+
+
+def test_sealed_search_pages_a_window_of_matches_and_counts_them_all(
+    tmp_path: Path, sealed_listing: ListedArchive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sealed search keeps only the first matches by path; later pages are empty, not wrong."""
+    monkeypatch.setattr(index_store, "SEALED_SEARCH_WINDOW", 3)
+    listed = sealed_listing
+    store = make_store(tmp_path)
+    assert store.save(listed.identity, listed.index, is_protected=True, password=PASSWORD)
+    stored = store.open_index(listed.identity, "share", is_protected=True, password=PASSWORD)
+    assert stored is not None
+    everything = listed.index.search("e", 0, 100)
+    assert everything.total > 4 and everything.pageable is None
+    first = stored.search("e", 0, 2)
+    assert (first.rows, first.total, first.pageable) == (everything.rows[:2], everything.total, 3)
+    assert stored.search("e", 2, 2).rows == everything.rows[2:3]  # the window ends at 3
+    assert stored.search("e", 4, 2).rows == []
+    assert stored.search("e", 4, 2).total == everything.total

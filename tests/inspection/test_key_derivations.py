@@ -100,7 +100,9 @@ def test_archives_beyond_the_salt_bound_are_reported_not_derived(
     for problem in corrupt:
         assert "uses a different key salt than the rest of the backup" in problem.message
         assert "Home Assistant never writes that" in problem.message
-    assert [p.code for p in report.problems if p.code != FindingCode.ARCHIVE_CORRUPT] == []
+    # Nothing else is wrong with the bytes (the restore rehearsal judges the metadata apart).
+    read_problems = report.backup_problems + [p for a in report.archives for p in a.problems]
+    assert [p.code for p in read_problems if p.code != FindingCode.ARCHIVE_CORRUPT] == []
 
 
 def test_a_real_backup_derives_its_key_once(

@@ -190,6 +190,30 @@ async def test_listing_is_cached_for_the_session(client: TestClient) -> None:
     assert [job["kind"] for job in jobs["jobs"]] == ["listing"]
 
 
+async def test_listing_that_ends_before_its_submit_returns_is_not_left_running(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing finished before the route recorded its job id still ends complete, no job."""
+    jobs = client.app[SERVICES].jobs
+    submit = jobs.submit
+
+    def slow_submit(*args: Any, **kwargs: Any) -> Any:
+        job = submit(*args, **kwargs)
+        deadline = time.monotonic() + 1.0  # a loaded machine: the worker runs first
+        while time.monotonic() < deadline:
+            if (jobs.snapshot(job.job_id) or {}).get("state") not in ("queued", "running"):
+                break
+            time.sleep(0.01)
+        return job
+
+    monkeypatch.setattr(jobs, "submit", slow_submit)
+    backup_id = await backup_id_named(client, PLAIN_NAME)
+    await list_archive(client, backup_id, "ssl")
+    again = await post_json(client, f"/api/backups/{backup_id}/listing", {"archive": "ssl"})
+    assert again["job"] is None
+    assert again["listing"]["is_complete"] is True
+
+
 async def test_folder_scan_racing_a_listing_keeps_it(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

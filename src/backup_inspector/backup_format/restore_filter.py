@@ -19,6 +19,15 @@ archive created so far, keyed by where they physically land. It is
 Home Assistant's rule, not ours: Backup Inspector's own extraction
 (`safe_paths`) stays stricter.
 
+The replay is linear in the length of each name: symbolic links live in a
+small tree of their own locations, and the part of a path below the last
+node of that tree is only counted, never copied (a 10 KB archive with names
+thousands of levels deep must not cost seconds per entry).
+
+Names longer than Linux allows (4 096 bytes in a path, 255 in one
+component) cannot be created: extraction raises ENAMETOOLONG, which
+`extractall` does not swallow, so the restore of that archive stops there.
+
 Simplification: climbing above the destination counts as leaving it, even
 when a later component would come back in by the destination's own name
 (the Supervisor extracts into a fresh temporary folder with a random name,
@@ -27,11 +36,16 @@ so that path cannot come back in there).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .tar_entry import EntryType, TarEntry
 
 MAX_SYMLINK_HOPS = 40  # Linux follows at most 40 links in one lookup (ELOOP)
+PATH_MAX_BYTES = 4096  # Linux PATH_MAX, terminating NUL included
+NAME_MAX_BYTES = 255  # ext4 and most Linux file systems
+# The Supervisor extracts below a temporary folder beside the backup, e.g.
+# /data/backup/tmpabcd1234/homeassistant/: room kept for that prefix.
+DESTINATION_PREFIX_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -50,20 +64,31 @@ class _Outside(Exception):
         self.reason = reason
 
 
-class _LinkNode:
-    """One folder of a trie of the symlinks recorded so far; `target` set when it is a link.
+@dataclass(eq=False)
+class _Node:
+    """A folder on the way to a symbolic link (or the link itself, with `link` set)."""
 
-    A trie, not a dict keyed by whole paths: a lookup by tuple key costs the
-    length of the path at every level, so a 200 000-level name cost time with
-    the square of its depth (issue 9, finding 3). Walking the trie costs one
-    dict lookup per component.
-    """
+    parent: _Node | None
+    name: str
+    children: dict[str, _Node] = field(default_factory=dict)
+    link: str | None = None
 
-    __slots__ = ("children", "target")
+    def path(self) -> str:
+        """Its path below the destination (only built for messages)."""
+        names: list[str] = []
+        node: _Node | None = self
+        while node is not None and node.parent is not None:
+            names.append(node.name)
+            node = node.parent
+        return "/".join(reversed(names))
 
-    def __init__(self) -> None:
-        self.children: dict[str, _LinkNode] = {}
-        self.target: str | None = None
+
+@dataclass
+class _Location:
+    """Where a walk is: a node of the link tree, plus names below it the tree does not hold."""
+
+    stack: list[_Node]
+    below: list[str] = field(default_factory=list)
 
 
 class TarFilterRehearsal:
@@ -73,16 +98,18 @@ class TarFilterRehearsal:
     """
 
     def __init__(self) -> None:
-        self._links = _LinkNode()
+        self._root = _Node(None, "")
         self.refusal: FilterRefusal | None = None
 
     def feed(self, entry: TarEntry) -> FilterRefusal | None:
         """Judge one entry; returns the refusal that stops the archive (once), else None."""
         if self.refusal is not None:
             return None
-        components = entry.raw_name.lstrip("/").split("/")
+        name = entry.raw_name.lstrip("/")
+        components = name.split("/")
         try:
-            self._resolve(components)  # the filter's check: realpath of the whole name
+            _check_name_lengths(name, components)
+            self._resolve(components)  # the filter's check: realpath of the name
             if entry.type is EntryType.SYMLINK:
                 self._record_symlink(components, entry.link)
         except _Outside as outside:
@@ -99,57 +126,78 @@ class TarFilterRehearsal:
         meaningful = [c for c in components if c not in ("", ".")]
         if not meaningful or meaningful[-1] == "..":
             return
-        node = self._links
-        for component in (*self._resolve(meaningful[:-1]), meaningful[-1]):
-            node = node.children.setdefault(component, _LinkNode())
-        node.target = target
+        parent = self._resolve(meaningful[:-1])
+        node = parent.stack[-1]
+        for name in [*parent.below, meaningful[-1]]:
+            child = node.children.get(name)
+            if child is None:
+                child = node.children[name] = _Node(node, name)
+            node = child
+        node.link = target
 
-    def _resolve(self, components: list[str]) -> list[str]:
+    def _resolve(self, components: list[str]) -> _Location:
         """Physical location of `components` below the destination, like realpath."""
-        location: list[str] = []
-        self._walk(location, [], components, [0])
+        location = _Location([self._root])
+        self._walk(location, components, [0])
         return location
 
-    def _walk(
-        self,
-        location: list[str],
-        nodes: list[_LinkNode | None],
-        components: list[str],
-        hops: list[int],
-    ) -> None:
-        """Move `location` (and its trie `nodes`, None off the trie) along `components`."""
+    def _walk(self, location: _Location, components: list[str], hops: list[int]) -> None:
         for component in components:
             if component in ("", "."):
                 continue
             if component == "..":
-                if not location:
+                if location.below:
+                    location.below.pop()
+                elif len(location.stack) > 1:
+                    location.stack.pop()
+                else:
                     raise _Outside("its path climbs out of the destination with '..'")
-                location.pop()
-                nodes.pop()
                 continue
-            parent = nodes[-1] if nodes else self._links
-            node = None if parent is None else parent.children.get(component)
-            if node is None or node.target is None:
-                location.append(component)
-                nodes.append(node)
+            if location.below:
+                location.below.append(component)  # no link lies below a name the tree lacks
                 continue
-            target = node.target
-            hops[0] += 1
-            if hops[0] > MAX_SYMLINK_HOPS:
-                raise _Outside("its path runs through a loop of symbolic links")
-            link_path = "/".join((*location, component))
-            if target.startswith("/"):
-                raise _Outside(
-                    f"its path runs through the symbolic link '{link_path}' "
-                    f"(extracted earlier from the same archive), which points to {target}"
-                )
-            try:
-                self._walk(location, nodes, target.split("/"), hops)
-            except _Outside as outside:
-                if "symbolic link" in outside.reason:
-                    raise
-                raise _Outside(
-                    f"its path runs through the symbolic link '{link_path}' "
-                    f"(extracted earlier from the same archive), which leads out of the "
-                    f"destination ({target})"
-                ) from None
+            child = location.stack[-1].children.get(component)
+            if child is None:
+                location.below.append(component)
+            elif child.link is None:
+                location.stack.append(child)
+            else:
+                self._follow(location, child, hops)
+
+    def _follow(self, location: _Location, link: _Node, hops: list[int]) -> None:
+        """Continue the walk through the symbolic link `link` (its target is relative to here)."""
+        target = link.link or ""
+        hops[0] += 1
+        if hops[0] > MAX_SYMLINK_HOPS:
+            raise _Outside("its path runs through a loop of symbolic links")
+        if target.startswith("/"):
+            raise _Outside(
+                f"its path runs through the symbolic link '{link.path()}' "
+                f"(extracted earlier from the same archive), which points to {target}"
+            )
+        try:
+            self._walk(location, target.split("/"), hops)
+        except _Outside as outside:
+            if "symbolic link" in outside.reason:
+                raise
+            raise _Outside(
+                f"its path runs through the symbolic link '{link.path()}' "
+                f"(extracted earlier from the same archive), which leads out of the "
+                f"destination ({target})"
+            ) from None
+
+
+def _check_name_lengths(name: str, components: list[str]) -> None:
+    """Refuse a name no Linux file system can create (ENAMETOOLONG stops extractall)."""
+    encoded = len(name.encode("utf-8", "surrogateescape"))
+    if encoded + DESTINATION_PREFIX_BYTES >= PATH_MAX_BYTES:
+        raise _Outside(
+            f"its name is {encoded:,} bytes long, more than Linux allows in a path "
+            f"({PATH_MAX_BYTES:,} bytes with the restore folder), so creating it fails"
+        )
+    for component in components:
+        if len(component.encode("utf-8", "surrogateescape")) > NAME_MAX_BYTES:
+            raise _Outside(
+                f"one of its names is longer than the {NAME_MAX_BYTES} bytes Linux allows, "
+                "so creating it fails"
+            )

@@ -57,6 +57,11 @@ def surrogate_safe_bytes(text: str) -> bytes:
 class RowCodec(Protocol):
     """Keys for paths and the byte form of rows, as one index mode defines them."""
 
+    keys_are_paths: bool  # whether path_of gives a key's path back (rows then omit it)
+
+    def path_of(self, path_key: bytes) -> str:
+        """The path behind a key (only where keys_are_paths)."""
+
     def path_key(self, path: str) -> bytes:
         """The lookup key of a path (parent_key and path_key columns)."""
 
@@ -69,6 +74,12 @@ class RowCodec(Protocol):
 
 class PlainRowCodec:
     """Unencrypted backups: paths are their own keys, rows are stored as they are."""
+
+    keys_are_paths = True
+
+    def path_of(self, path_key: bytes) -> str:
+        """The key's bytes decoded: the key is the path."""
+        return bytes(path_key).decode("utf-8", "surrogateescape")
 
     def path_key(self, path: str) -> bytes:
         """The path's UTF-8 bytes."""
@@ -91,6 +102,12 @@ class SealedRowCodec:
     are independent. The salt is random for every saved index, so each
     database has its own keys and counter nonces never repeat under one key.
     """
+
+    keys_are_paths = False
+
+    def path_of(self, path_key: bytes) -> str:
+        """Never possible: a key is an HMAC, and rows keep their path sealed."""
+        raise TypeError("a sealed path key does not give its path back")
 
     def __init__(self, password: str, salt: bytes, limits: KdfLimits) -> None:
         master_key = nacl.pwhash.argon2id.kdf(

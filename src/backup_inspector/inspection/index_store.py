@@ -13,12 +13,19 @@ from the backup password (see index_codec). A database is only used while
 the backup file keeps the identity it had when it was listed; anything that
 does not open cleanly (damaged file, wrong password, older format) counts as
 "no index" and the archive is simply read again.
+
+Saved lists share one size cap. A listing whose database alone would pass
+it is not saved at all (the log says so): that archive is then browsed from
+the listing's own temporary database and read again after a restart.
+Searches read a saved index a chunk at a time and keep only the page asked
+for, so neither saving nor searching holds a million rows in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
 import json
 import logging
 import os
@@ -27,6 +34,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +45,7 @@ from backup_inspector.inspection.archive_index import (
     ArchiveIndex,
     IndexedPath,
     ListingPage,
+    name_of,
     outermost_paths,
 )
 from backup_inspector.inspection.index_codec import (
@@ -46,17 +55,22 @@ from backup_inspector.inspection.index_codec import (
     SealedRowCodec,
     WrongIndexPasswordError,
     new_salt,
+    surrogate_safe_bytes,
 )
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
-INDEX_FORMAT = "1"
+INDEX_FORMAT = "2"  # 2: rows are compact JSON arrays (see _compact_row)
 EDGE_BYTES = 64 * 1024  # hashed at both ends of the backup file
 INDEX_SUFFIX = ".index"
 TEMP_PREFIX = ".partial-"
 STALE_TEMP_AGE_S = 3600.0  # a temp file this old was left by a crash, not by a running save
 DEFAULT_MAX_TOTAL_BYTES = 200 * 1024 * 1024
 INSERT_BATCH_ROWS = 5000
+SEARCH_CHUNK_ROWS = 5000  # rows a search reads per query (and per turn of the lock)
+# A sealed index keeps names encrypted, so a search decrypts every row and keeps the
+# matches in path order in memory: only this many of them can be paged through.
+SEALED_SEARCH_WINDOW = 10_000
 MODE_PLAIN = "plain"
 MODE_SEALED = "sealed"
 # Limits a stored index may ask for; a damaged meta table must not make us allocate gigabytes.
@@ -170,6 +184,25 @@ def _entry_from_json(data: dict[str, Any]) -> TarEntry:
     )
 
 
+def _compact_row(row: dict[str, Any], *, keys_are_paths: bool) -> list[Any]:
+    """A page row as a JSON array: no key names, no name (the path's last part), and no
+    path where the path key is the path. A million rows are about 70 MB smaller so."""
+    values = [None if keys_are_paths else row["path"]]
+    values += [row["type"], row["size"], row["mtime"], row["mode"], row["link"]]
+    if "file_count" in row:
+        values += [row["file_count"], row["child_count"]]
+    return values
+
+
+def _expanded_row(values: list[Any], path: str) -> dict[str, Any]:
+    """The page row a _compact_row array stands for."""
+    row = {"path": path, "type": values[1], "size": values[2], "mtime": values[3]}
+    row.update(mode=values[4], link=values[5], name=name_of(path))
+    if len(values) > 6:
+        row["file_count"], row["child_count"] = values[6], values[7]
+    return row
+
+
 def _read_only_uri(path: Path) -> str:
     """An SQLite URI that opens `path` read-only (a saved index is never changed in place)."""
     return path.resolve().as_uri() + "?mode=ro"
@@ -186,6 +219,13 @@ def _entry_context(path_key: bytes) -> bytes:
 
 
 SUMMARY_CONTEXT = b"summary"
+# One chunk of a search: the rows after a path key, in the order of the path index.
+_PATH_KEYS_AFTER = "SELECT path_key FROM rows WHERE path_key > ? ORDER BY path_key LIMIT ?"
+_ROWS_AFTER = "SELECT path_key, row FROM rows WHERE path_key > ? ORDER BY path_key LIMIT ?"
+
+
+class IndexTooLargeError(Exception):
+    """A listing's database would pass the size cap of all saved listings on its own."""
 
 
 class StoredArchiveIndex:
@@ -285,17 +325,71 @@ class StoredArchiveIndex:
         return ListingPage(rows=rows, total=total, offset=offset)
 
     def search(self, text: str, offset: int, limit: int) -> ListingPage:
-        """Entries whose name contains `text` (any case); reads every row."""
+        """Entries whose name contains `text` (any case), by path, a chunk of rows at a time."""
         needle = text.casefold()
-        with self._lock:
-            found = self._connection.execute("SELECT path_key, row FROM rows").fetchall()
-        matches = []
-        for path_key, stored in found:
-            row = self._row(path_key, stored)
-            if needle in row["name"].casefold():
-                matches.append(row)
-        matches.sort(key=lambda row: row["path"])
-        return ListingPage(rows=matches[offset : offset + limit], total=len(matches), offset=offset)
+        if self._codec.keys_are_paths:
+            return self._search_by_path_keys(needle, offset, limit)
+        return self._search_sealed(needle, offset, limit)
+
+    def _search_by_path_keys(self, needle: str, offset: int, limit: int) -> ListingPage:
+        """Plain index: walk the path index in order (paths only), then read the page's rows."""
+        total = 0
+        page_keys: list[bytes] = []
+        for (path_key,) in self._chunks(_PATH_KEYS_AFTER):
+            if needle in name_of(self._codec.path_of(path_key)).casefold():
+                if offset <= total < offset + limit:
+                    page_keys.append(path_key)
+                total += 1
+        rows = []
+        for path_key in page_keys:
+            found = self._fetch_one("SELECT row FROM rows WHERE path_key = ?", (path_key,))
+            assert found is not None  # a read-only database does not lose rows
+            rows.append(self._row(path_key, found[0]))
+        return ListingPage(rows=rows, total=total, offset=offset)
+
+    def _search_sealed(self, needle: str, offset: int, limit: int) -> ListingPage:
+        """Sealed index: decrypt every row; keep the first SEALED_SEARCH_WINDOW matches by path.
+
+        The order is the memory index's (paths as UTF-8 bytes); pages past the
+        window come back empty, with the true total, so the page can say to
+        narrow the search.
+        """
+        total = 0
+
+        def matches() -> Iterator[dict[str, Any]]:
+            nonlocal total
+            for path_key, stored in self._chunks(_ROWS_AFTER):
+                row = self._row(path_key, stored)
+                if needle in row["name"].casefold():
+                    total += 1
+                    yield row
+
+        window = min(offset + limit, SEALED_SEARCH_WINDOW) if offset < SEALED_SEARCH_WINDOW else 0
+        found = matches()
+        kept = heapq.nsmallest(window, found, key=lambda row: surrogate_safe_bytes(row["path"]))
+        for _counted in found:
+            pass  # nsmallest reads nothing for an empty window: the matches are only counted
+        return ListingPage(
+            rows=kept[offset : offset + limit],
+            total=total,
+            offset=offset,
+            pageable=SEALED_SEARCH_WINDOW if total > SEALED_SEARCH_WINDOW else None,
+        )
+
+    def _chunks(self, select: str) -> Iterator[tuple[Any, ...]]:
+        """Every result of a keyset query (_PATH_KEYS_AFTER, _ROWS_AFTER), in path key order.
+
+        Keyset paging: each chunk is one indexed range query under the lock,
+        so folder pages are served between chunks of a long search.
+        """
+        after = b""
+        while True:
+            with self._lock:
+                found = self._connection.execute(select, (after, SEARCH_CHUNK_ROWS)).fetchall()
+            if not found:
+                return
+            yield from found
+            after = found[-1][0]
 
     def selection_size(self, paths: list[str]) -> tuple[int, int]:
         """Bytes and file count of the files at or below the given paths (overlaps once)."""
@@ -328,7 +422,9 @@ class StoredArchiveIndex:
 
     def _row(self, path_key: bytes, stored: bytes) -> dict[str, Any]:
         """The JSON page row of one stored path."""
-        return json.loads(self._codec.open(stored, _row_context(path_key)))
+        values = json.loads(self._codec.open(stored, _row_context(path_key)))
+        path = self._codec.path_of(path_key) if self._codec.keys_are_paths else values[0]
+        return _expanded_row(values, path)
 
 
 class IndexStore:
@@ -512,6 +608,15 @@ class IndexStore:
             self._write_database(temp_path, identity, index, codec, codec_meta)
             os.replace(temp_path, target)
             temp_path = None
+        except IndexTooLargeError:
+            _LOGGER.warning(
+                "The file list of an archive with %d entries needs more than the %.0f MB allowed "
+                "for saved file lists: it is not saved, and the archive is read again after a "
+                "restart",
+                index.entry_count,
+                self._max_total_bytes / (1024 * 1024),
+            )
+            return False
         except (OSError, sqlite3.Error) as error:
             # The message may hold a temp file name (hex) but never an entry name or password.
             _LOGGER.warning(
@@ -559,11 +664,17 @@ class IndexStore:
             connection.executescript(SCHEMA)
             row_count = 0
             batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None]] = []
-            parent_keys: dict[str, bytes] = {}
+            parent_key = (
+                ROOT,
+                codec.path_key(ROOT),
+            )  # the export yields a folder's children together
             for item in index.export_paths():
-                batch.append(self._stored_row(item, codec, parent_keys))
+                if item.parent != parent_key[0]:
+                    parent_key = (item.parent, codec.path_key(item.parent))
+                batch.append(self._stored_row(item, codec, parent_key[1]))
                 if len(batch) >= INSERT_BATCH_ROWS:
                     row_count += self._insert_rows(connection, batch)
+                    self._check_size(temp_path)
             row_count += self._insert_rows(connection, batch)
             connection.execute(PATH_INDEX)
             status = index.status_json()
@@ -580,19 +691,23 @@ class IndexStore:
             connection.commit()
         finally:
             connection.close()
+        self._check_size(temp_path)
         with temp_path.open("rb+") as written:
             os.fsync(written.fileno())
 
+    def _check_size(self, temp_path: Path) -> None:
+        """Stop saving (IndexTooLargeError) once the new file alone is over the size cap."""
+        if temp_path.stat().st_size > self._max_total_bytes:
+            raise IndexTooLargeError
+
     @staticmethod
     def _stored_row(
-        item: IndexedPath, codec: RowCodec, parent_keys: dict[str, bytes]
+        item: IndexedPath, codec: RowCodec, parent_key: bytes
     ) -> tuple[bytes, int, bytes, int, bytes, bytes | None]:
         """The column values of one path."""
-        parent_key = parent_keys.get(item.parent)
-        if parent_key is None:
-            parent_key = parent_keys[item.parent] = codec.path_key(item.parent)
         path_key = codec.path_key(item.path)
-        row = codec.seal(_json_bytes(item.row), _row_context(path_key))
+        compact = _compact_row(item.row, keys_are_paths=codec.keys_are_paths)
+        row = codec.seal(_json_bytes(compact), _row_context(path_key))
         entry: bytes | None = None
         if item.entry is not None:
             entry = _entry_marker(item.entry, item.row)

@@ -8,12 +8,18 @@ re-asks for the folder it shows whenever the listing job reports progress.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from aiohttp import web
 
 from backup_inspector.backup_format.tar_entry import normalise_member_path
-from backup_inspector.inspection.archive_index import ROOT, ArchiveIndex, BrowsableIndex
+from backup_inspector.inspection.archive_index import (
+    ROOT,
+    ArchiveIndex,
+    BrowsableIndex,
+    ListingPage,
+)
 from backup_inspector.inspection.backup_overview import BackupOverview, InnerArchive
 from backup_inspector.inspection.job_runner import JobContext, JobFailedError
 from backup_inspector.inspection.listing_job import list_entries
@@ -88,11 +94,18 @@ def _listing_work(
     archive: InnerArchive,
     index: ArchiveIndex,
     key: ListingKey,
+    started: threading.Event,
 ):
-    """The job body of one listing: fill the index as entries are read."""
+    """The job body of one listing: fill the index as entries are read.
+
+    It waits for `started`: the index learns its job id only after the job
+    was submitted, and a small archive listed before that would be left
+    marked as still running under a job that already ended.
+    """
 
     def run_listing(context: JobContext) -> dict[str, Any]:
         """List the archive into the index; record how the listing ended."""
+        started.wait()
         password = services.passwords.get(known.backup_id)
         try:
             with explained_os_errors(known.path):
@@ -150,14 +163,18 @@ def ensure_listing(
         index, is_new = services.listings.get_or_create(key)
     if is_new:
         assert isinstance(index, ArchiveIndex)  # only a memory index is ever new
-        job = services.jobs.submit(
-            "listing",
-            f"Listing {archive.file_name} of {known.display_name}",
-            _listing_work(services, known, overview, archive, index, key),
-            subject=known.backup_id,
-            is_heavy=True,
-        )
-        index.start(job.job_id)
+        started = threading.Event()
+        try:
+            job = services.jobs.submit(
+                "listing",
+                f"Listing {archive.file_name} of {known.display_name}",
+                _listing_work(services, known, overview, archive, index, key, started),
+                subject=known.backup_id,
+                is_heavy=True,
+            )
+            index.start(job.job_id)
+        finally:
+            started.set()
     return index
 
 
@@ -190,6 +207,22 @@ def breadcrumbs(archive: InnerArchive, folder: str) -> list[dict[str, str]]:
     return crumbs
 
 
+def _read_page(
+    index: BrowsableIndex, folder: str, name_filter: str, offset: int, limit: int
+) -> tuple[ListingPage, dict[str, Any]]:
+    """One page of a search or of a folder, and the listing's status after it.
+
+    404 for a folder that a complete listing does not have.
+    """
+    if name_filter:
+        page = index.search(name_filter, offset, limit)
+    else:
+        if folder != ROOT and not index.has_folder(folder) and index.is_complete:
+            raise ApiError(404, "unknown-folder", f"There is no folder '{folder}' in this archive.")
+        page = index.folder_page(folder, offset, limit)
+    return page, index.status_json()
+
+
 @routes.post("/api/backups/{backup_id}/browse")
 async def browse_folder(request: web.Request) -> web.Response:
     """One page of a folder (or of a name filter across the archive)."""
@@ -206,13 +239,11 @@ async def browse_folder(request: web.Request) -> web.Response:
     index = services.listings.get(services.listing_key(known, archive.name))
     if index is None:
         raise ApiError(409, "not-listed", "Open the archive first: its listing has not started.")
-    if name_filter:
-        # A search reads every entry (from disk, for a saved index): off the event loop.
-        page = await services.run_blocking(index.search, name_filter, offset, limit)
-    else:
-        if folder != ROOT and not index.has_folder(folder) and index.is_complete:
-            raise ApiError(404, "unknown-folder", f"There is no folder '{folder}' in this archive.")
-        page = index.folder_page(folder, offset, limit)
+    # Every index reads SQLite (a listing's own database, or a saved one) and a
+    # search reads every name, a chunk at a time: off the event loop.
+    page, status = await services.run_blocking(
+        _read_page, index, folder, name_filter, offset, limit
+    )
     return web.json_response(
         {
             "archive": archive.name,
@@ -221,8 +252,11 @@ async def browse_folder(request: web.Request) -> web.Response:
             "breadcrumbs": breadcrumbs(archive, folder),
             "entries": page.rows,
             "total": page.total,
+            # Fewer than `total` when only the first matches can be paged (an encrypted
+            # backup's saved list); absent means all of them.
+            **({"pageable": page.pageable} if page.pageable is not None else {}),
             "offset": page.offset,
             "limit": limit,
-            "listing": index.status_json(),
+            "listing": status,
         }
     )

@@ -76,8 +76,9 @@ class ListingCache(Protocol):
 
 
 MAX_CACHED_ARCHIVES = 24
-# About 400 bytes per entry in memory: half a million entries stay near 200 MB,
-# which a Raspberry Pi running Home Assistant can spare.
+# Entries wait in each listing's temporary database (about 160 bytes each on
+# disk, a few MB of cache each in memory), so this bounds temporary disk use
+# rather than memory: half a million entries stay near 80 MB.
 MAX_CACHED_ENTRIES = 500_000
 
 
@@ -99,7 +100,7 @@ class MemoryListingCache:
             if index is not None:
                 self._indexes.move_to_end(key)
                 return index, False
-            index = ArchiveIndex(key.archive_name)
+            index = ArchiveIndex(key.archive_name, names_are_private=key.is_protected)
             self._indexes[key] = index
             self._drop_oldest_locked()
             return index, True

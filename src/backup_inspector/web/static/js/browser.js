@@ -218,14 +218,19 @@ function renderPage(page) {
   replaceChildren(byId("entry-rows"), page.entries.map(entryRow));
   const empty = byId("entries-empty");
   empty.hidden = page.entries.length > 0;
+  const pageable = page.pageable ?? page.total;
   empty.textContent = page.listing.is_complete
-    ? filterText ? "No entry matches the filter." : "This folder is empty."
+    ? filterText
+      ? page.offset >= pageable && page.total > 0
+        ? `Only the first ${pageable.toLocaleString()} matches can be shown for an encrypted backup: narrow the filter.`
+        : "No entry matches the filter."
+      : "This folder is empty."
     : "Nothing here yet: the archive is still being read.";
   const first = page.total ? page.offset + 1 : 0;
   const last = page.offset + page.entries.length;
   byId("page-info").textContent = `${first.toLocaleString()}–${last.toLocaleString()} of ${page.total.toLocaleString()}`;
   byId("page-prev").disabled = page.offset === 0;
-  byId("page-next").disabled = last >= page.total;
+  byId("page-next").disabled = last >= pageable;
   byId("entry-table").dataset.complete = String(page.listing.is_complete);
 }
 
