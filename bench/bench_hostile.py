@@ -200,6 +200,7 @@ def verdict_of(
     expected: frozenset[int],
     outside: bool | None,
     extra: Iterable[str] = (),
+    timeout_words: str = "timeout",
 ) -> tuple[str, str, bool]:
     """(exit-code cell, verdict, traceback) of one run."""
     traceback = "Traceback (most recent call last)" in run.output
@@ -207,7 +208,7 @@ def verdict_of(
     problems = list(extra)
     if run.timed_out:
         exit_cell = "killed"
-        problems.insert(0, f"timeout ({run.seconds:.0f} s)")
+        problems.insert(0, f"{timeout_words} ({run.seconds:.0f} s)")
     else:
         exit_cell = str(run.returncode)
         if run.returncode not in expected:
@@ -814,7 +815,12 @@ def run_server_case(case: ServerCase, args: argparse.Namespace, scratch: Path) -
     )
     expected = frozenset({0, -signal.SIGTERM, 128 + signal.SIGTERM})
     exit_cell, verdict, traceback = verdict_of(
-        run, server.memory_mb, expected, sandbox_escape, server.problems
+        run,
+        server.memory_mb,
+        expected,
+        sandbox_escape,
+        server.problems,
+        timeout_words="SIGKILLed: no exit 10 s after SIGTERM",
     )
     remove_tree(folder)
     return Row(
