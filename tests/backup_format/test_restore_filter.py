@@ -115,6 +115,9 @@ def _tarfile_verdict(entries: list[tuple[str, str]], destination: Path) -> str |
         [("link", "/tmp"), ("other", "")],
         [("up", "../.."), ("up/x", "")],
         [("in", "sub"), ("sub/y", ""), ("in/z", "")],
+        [("a/b/l", "../../.."), ("a/b/l/x", "")],
+        [("m/f", ""), ("a/l", "../m"), ("a/l/y", ""), ("a/k", "l/../.."), ("a/k/z", "")],
+        [("m/f", ""), ("a/l", "../m"), ("a/k", "l/../../.."), ("a/k/z", "")],
     ],
 )
 @pytest.mark.skipif(os.name == "nt", reason="symlinks need POSIX")

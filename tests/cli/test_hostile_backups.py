@@ -72,3 +72,16 @@ def test_nan_and_huge_mtimes_list_as_valid_json(tmp_path: Path) -> None:
     plain = run_cli("ls", backup, "share", cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
     assert "9999-12-31" in plain.stdout
+
+
+@pytest.mark.timeout(120)
+def test_extract_report_shows_over_long_names_cut_short(tmp_path: Path) -> None:
+    """Refused 6 000-character names print cut short, with their length (finding 3)."""
+    names = [f"top{n}/" + "a/" * 3000 + "f" for n in range(200)]
+    inner = b"".join(pax_member([("path", name)]) + file_member("f", b"x") for name in names)
+    backup = write_backup_with_inner_tar(tmp_path / "long.tar", inner + END_OF_ARCHIVE)
+    result = run_cli("extract", backup, "share", "--to", tmp_path / "dest", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    output = result.stdout + result.stderr
+    assert f"({len(names[0]):,} characters)" in output
+    assert max(len(line) for line in output.splitlines()) < 500

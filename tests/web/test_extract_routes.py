@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from backup_inspector.backup_format.findings import Finding, FindingCode
 from backup_inspector.demo.demo_backups import DEMO_PASSWORD
 from backup_inspector.inspection import extract_files
+from backup_inspector.inspection.extract_writer import ExtractReport
 from backup_inspector.web import extract_destination
 from backup_inspector.web.extract_routes import shortened_report
 
@@ -242,13 +244,22 @@ async def test_disk_full_midway_removes_the_partial_file(
 
 
 def test_long_reports_are_shortened_with_counts() -> None:
-    """Huge written lists are cut (WebSocket messages stay small) but keep their full count."""
-    report = {"written": [f"f{n}" for n in range(1500)], "skipped": [], "bytes_written": 9}
+    """Huge lists, problems included, are cut (WebSocket messages stay small) but keep their full count."""
+    refused = [(f"../f{n}", "outside") for n in range(50_000)]
+    problems = [
+        Finding(FindingCode.UNSAFE_ENTRY, f"Not extracted: '{path}'") for path, _ in refused
+    ]
+    report = ExtractReport(
+        written=[f"f{n}" for n in range(1500)], refused=refused, problems=problems, bytes_written=9
+    )
     shortened = shortened_report(report)
     assert len(shortened["written"]) == 1000
     assert shortened["written_count"] == 1500
     assert shortened["skipped_count"] == 0
     assert shortened["bytes_written"] == 9
+    assert len(shortened["refused"]) == len(shortened["problems"]) == 1000
+    assert shortened["refused_count"] == shortened["problems_count"] == 50_000
+    assert shortened["refused"][-1] == {"path": "../f999", "reason": "outside"}
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import TextIO
 
 from ..backup_format.findings import Finding, Severity
 from ..backup_format.tar_entry import EntryType, TarEntry
+from ..inspection.archive_walk import shortened_name
 from ..inspection.backup_overview import BackupOverview
 from ..inspection.check_job import CheckReport
 from ..inspection.copy_job import CopyReport
@@ -284,9 +285,11 @@ def print_extract_report(report: ExtractReport, out: TextIO) -> None:
     style = Style(out)
     out.write(f"Written: {len(report.written)} file(s), {human_size(report.bytes_written)}\n")
     for path, reason in report.skipped:
-        out.write(f"  {style.warn('skipped')} {terminal_text(f'{path}: {reason}')}\n")
+        shown = shortened_name(path)
+        out.write(f"  {style.warn('skipped')} {terminal_text(f'{shown}: {reason}')}\n")
     for path, reason in report.refused:
-        out.write(f"  {style.bad('refused')} {terminal_text(f'{path}: {reason}')}\n")
+        shown = shortened_name(path)
+        out.write(f"  {style.bad('refused')} {terminal_text(f'{shown}: {reason}')}\n")
     for old, new in report.renamed:
         out.write(f"  {style.dim('renamed')} {terminal_text(f'{old} -> {new}')}\n")
     if report.problems:

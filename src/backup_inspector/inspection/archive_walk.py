@@ -187,6 +187,18 @@ def _shown_name(raw_name: str) -> str:
     return f"{raw_name[:MAX_EXAMPLE_NAME_CHARS]!r}… ({len(raw_name):,} characters)"
 
 
+def shortened_name(name: str) -> str:
+    """A name for human text, cut to MAX_EXAMPLE_NAME_CHARS with its length said.
+
+    A hostile archive's names can be megabytes long (issue 9, finding 3):
+    repeated whole in every message and report line, 2 000 of them made 80 MB
+    of output. The exact names stay in the JSON report.
+    """
+    if len(name) <= MAX_EXAMPLE_NAME_CHARS:
+        return name
+    return f"{name[:MAX_EXAMPLE_NAME_CHARS]}… ({len(name):,} characters)"
+
+
 def unsafe_entry_collector(
     archive: InnerArchive,
 ) -> tuple[Callable[[TarEntry], None], Callable[[], Finding | None]]:

@@ -54,6 +54,7 @@ from backup_inspector.backup_format.tar_entry import (
 )
 
 from . import extract_files as files
+from .archive_walk import shortened_name
 from .extract_files import EntryRefusedError, EntrySkippedError
 from .symlink_chains import SymlinkChainGuard
 
@@ -920,7 +921,8 @@ class SafeExtractor:
         self._report.problems.append(
             Finding(
                 FindingCode.UNSAFE_ENTRY,
-                f"Not extracted: '{archive_path}' — {reason}. Other entries are not affected; "
+                f"Not extracted: '{shortened_name(archive_path)}' — {reason}. "
+                "Other entries are not affected; "
                 "nothing was written outside the destination folder.",
                 archive=self._archive_name,
             )

@@ -9,7 +9,7 @@ the destination) and reports what it wrote, skipped and refused.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from aiohttp import web
 from backup_inspector.inspection.backup_overview import BackupOverview
 from backup_inspector.inspection.extract_files import format_size
 from backup_inspector.inspection.extract_job import ConflictPolicy, extract
-from backup_inspector.inspection.extract_writer import LOW_SPACE_FLOOR_BYTES
+from backup_inspector.inspection.extract_writer import LOW_SPACE_FLOOR_BYTES, ExtractReport
 from backup_inspector.inspection.job_runner import JobContext
 from backup_inspector.inspection.sensitive_archives import sensitive_archives, sensitive_warning
 from backup_inspector.web.api_errors import ApiError, bad_request, optional_string, read_json_object
@@ -197,13 +197,21 @@ def _conflict_policy(body: dict[str, Any]) -> ConflictPolicy:
         raise bad_request("'conflict' must be 'skip', 'overwrite' or 'keep-both'.") from None
 
 
-def shortened_report(report: dict[str, Any]) -> dict[str, Any]:
-    """The report with each list cut to MAX_REPORTED_ITEMS and its full length as `<list>_count`."""
-    shortened = dict(report)
-    for key in REPORT_LISTS:
-        items = report.get(key) or []
-        shortened[key] = items[:MAX_REPORTED_ITEMS]
-        shortened[f"{key}_count"] = len(items)
+def shortened_report(report: ExtractReport) -> dict[str, Any]:
+    """The report's JSON with each list cut to MAX_REPORTED_ITEMS and its full length as `<list>_count`.
+
+    Cut before converting: converting whole, 50 000 refused entries became
+    100 000 dicts (problems included) and the server peaked at 185 MB, only
+    for the result cap to drop nearly all of them (issue 9, finding 9).
+    """
+    full_lengths = {key: len(getattr(report, key)) for key in (*REPORT_LISTS, "problems")}
+    cut = replace(
+        report,
+        **{key: getattr(report, key)[:MAX_REPORTED_ITEMS] for key in full_lengths},
+    )
+    shortened = cut.to_json()
+    for key, length in full_lengths.items():
+        shortened[f"{key}_count"] = length
     return shortened
 
 
@@ -254,7 +262,7 @@ def _extract_work(
             )
         return {
             "destination": extract_request.destination_relative,
-            "report": shortened_report(report.to_json()),
+            "report": shortened_report(report),
         }
 
     return run_extraction
