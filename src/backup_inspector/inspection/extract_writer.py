@@ -70,6 +70,17 @@ LOW_SPACE_FLOOR_BYTES = 64 * 1024 * 1024
 FREE_SPACE_RECHECK_BYTES = 8 * 1024 * 1024
 _DEFAULT_NAME_MAX_BYTES = 255
 MAX_NUMBERED_NAMES = 10_000
+# Folders one extraction may create, counted as the work of finding and
+# making them: levels newly made times the depth of the path. A real
+# archive's 100 000 folders 8 levels deep cost about 1 M; 2 000 names 1 000
+# levels deep, each under a folder of its own, would cost 2 000 M (minutes
+# of kernel path walks and gigabytes of remembered paths). Past the budget,
+# only entries whose folders exist already are written.
+MAX_FOLDER_WORK = 4_000_000
+FOLDER_BUDGET_REASON = (
+    "its folders would take this extraction past what Backup Inspector creates in one go "
+    "(a tree of very many very deep folders); it was not extracted"
+)
 
 
 def prefixes_of_lengths(path: str, lengths: set[int]) -> Iterator[str]:
@@ -233,6 +244,7 @@ class SafeExtractor:
         self._finished_report: ExtractReport | None = None
         # archive folder parts → folder parts on disk (differs after renames)
         self._actual_dirs: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._folder_work = 0  # see MAX_FOLDER_WORK
         # folder parts on disk → (st_dev, st_ino) of the real folder checked level by
         # level once in this run; later uses compare one lstat with it (issue 9, finding 3)
         self._verified_dirs: dict[tuple[str, ...], tuple[int, int]] = {}
@@ -615,10 +627,15 @@ class SafeExtractor:
         if cached is not None:
             self._verified_directory(cached)
             return cached
+        if self._folder_work >= MAX_FOLDER_WORK and archive_parts[:-1] not in self._actual_dirs:
+            raise EntryRefusedError(FOLDER_BUDGET_REASON)
         # The deepest level already known; usually the parent.
         depth = len(archive_parts) - 1
         while depth > 0 and archive_parts[:depth] not in self._actual_dirs:
             depth -= 1
+        self._folder_work += (len(archive_parts) - depth) * len(archive_parts)
+        if self._folder_work > MAX_FOLDER_WORK:
+            raise EntryRefusedError(FOLDER_BUDGET_REASON)
         actual: tuple[str, ...] = self._actual_dirs[archive_parts[:depth]] if depth else ()
         current_path = self._verified_directory(actual)
         for level in range(depth + 1, len(archive_parts) + 1):
