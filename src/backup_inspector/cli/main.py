@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..backup_format.tar_entry import TarEntry
+from ..backup_format.tar_entry import DataSink, EntryType, TarEntry
 from ..inspection.archive_walk import ArchiveNotFoundError, has_error
 from ..inspection.backup_overview import BackupOverview, open_backup
 from ..inspection.check_job import full_check, quick_check
+from ..inspection.content_hash import HashingSink
 from ..inspection.extract_files import format_size
 from ..inspection.extract_job import NOT_IN_ARCHIVE, NOT_REACHED, ConflictPolicy, extract
 from ..inspection.extract_writer import DEFAULT_DISK_RESERVE_BYTES
@@ -186,15 +187,24 @@ def cmd_ls(args: argparse.Namespace) -> int:
     password = _password(args, overview)
     first = True
 
-    def print_entry(entry: TarEntry) -> None:
+    def write_entry(entry: TarEntry, sha256: str | None) -> None:
         nonlocal first
         if args.json:
+            shown = entry.to_json()
+            if entry.type is EntryType.FILE:
+                shown["sha256"] = sha256  # None: the file broke off before its end
             sys.stdout.write(
-                ("[\n  " if first else ",\n  ") + json.dumps(entry.to_json(), ensure_ascii=False)
+                ("[\n  " if first else ",\n  ") + json.dumps(shown, ensure_ascii=False)
             )
         else:
             sys.stdout.write(output.format_entry(entry) + "\n")
         first = False
+
+    def print_entry(entry: TarEntry) -> DataSink | None:
+        if entry.type is not EntryType.FILE:
+            write_entry(entry, None)
+            return None
+        return HashingSink(lambda digest: write_entry(entry, digest))
 
     try:
         check = list_entries(overview, args.archive, password, print_entry, under=args.path)

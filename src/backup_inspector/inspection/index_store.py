@@ -60,7 +60,9 @@ from backup_inspector.inspection.index_codec import (
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
-INDEX_FORMAT = "2"  # 2: rows are compact JSON arrays (see _compact_row)
+# 2: rows are compact JSON arrays (see _compact_row); 3: files carry their SHA-256,
+# plain indexes a casefolded name column for finding a file across backups.
+INDEX_FORMAT = "3"
 EDGE_BYTES = 64 * 1024  # hashed at both ends of the backup file
 INDEX_SUFFIX = ".index"
 TEMP_PREFIX = ".partial-"
@@ -87,6 +89,7 @@ CREATE TABLE rows (
     is_folder INTEGER NOT NULL,
     row BLOB NOT NULL,
     entry BLOB,
+    name_cf BLOB,
     PRIMARY KEY (parent_key, rank)
 ) WITHOUT ROWID;
 """
@@ -186,11 +189,14 @@ def _entry_from_json(data: dict[str, Any]) -> TarEntry:
 
 def _compact_row(row: dict[str, Any], *, keys_are_paths: bool) -> list[Any]:
     """A page row as a JSON array: no key names, no name (the path's last part), and no
-    path where the path key is the path. A million rows are about 70 MB smaller so."""
+    path where the path key is the path. A million rows are about 70 MB smaller so.
+    Folders end with their two counts, regular files with their SHA-256 (or None)."""
     values = [None if keys_are_paths else row["path"]]
     values += [row["type"], row["size"], row["mtime"], row["mode"], row["link"]]
     if "file_count" in row:
         values += [row["file_count"], row["child_count"]]
+    elif "sha256" in row:
+        values.append(row["sha256"])
     return values
 
 
@@ -198,8 +204,10 @@ def _expanded_row(values: list[Any], path: str) -> dict[str, Any]:
     """The page row a _compact_row array stands for."""
     row = {"path": path, "type": values[1], "size": values[2], "mtime": values[3]}
     row.update(mode=values[4], link=values[5], name=name_of(path))
-    if len(values) > 6:
+    if len(values) == 8:
         row["file_count"], row["child_count"] = values[6], values[7]
+    elif len(values) == 7:
+        row["sha256"] = values[6]
     return row
 
 
@@ -663,7 +671,7 @@ class IndexStore:
             connection.execute("PRAGMA synchronous = OFF")
             connection.executescript(SCHEMA)
             row_count = 0
-            batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None]] = []
+            batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None, bytes | None]] = []
             parent_key = (
                 ROOT,
                 codec.path_key(ROOT),
@@ -703,8 +711,8 @@ class IndexStore:
     @staticmethod
     def _stored_row(
         item: IndexedPath, codec: RowCodec, parent_key: bytes
-    ) -> tuple[bytes, int, bytes, int, bytes, bytes | None]:
-        """The column values of one path."""
+    ) -> tuple[bytes, int, bytes, int, bytes, bytes | None, bytes | None]:
+        """The column values of one path; only a plain index keeps the name in the clear."""
         path_key = codec.path_key(item.path)
         compact = _compact_row(item.row, keys_are_paths=codec.keys_are_paths)
         row = codec.seal(_json_bytes(compact), _row_context(path_key))
@@ -713,17 +721,20 @@ class IndexStore:
             entry = _entry_marker(item.entry, item.row)
             if entry is None:
                 entry = codec.seal(_json_bytes(_entry_json(item.entry)), _entry_context(path_key))
-        return parent_key, item.rank, path_key, int(item.is_folder), row, entry
+        name_cf = (
+            surrogate_safe_bytes(name_of(item.path).casefold()) if codec.keys_are_paths else None
+        )
+        return parent_key, item.rank, path_key, int(item.is_folder), row, entry, name_cf
 
     @staticmethod
     def _insert_rows(
         connection: sqlite3.Connection,
-        batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None]],
+        batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None, bytes | None]],
     ) -> int:
         """Insert and clear one batch; returns how many rows it held."""
         connection.executemany(
-            "INSERT INTO rows (parent_key, rank, path_key, is_folder, row, entry) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO rows (parent_key, rank, path_key, is_folder, row, entry, name_cf) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             batch,
         )
         count = len(batch)
