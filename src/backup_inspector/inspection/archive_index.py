@@ -511,6 +511,28 @@ class ArchiveIndex:
             rows = self._connection.execute(_SEARCH_PAGE, (needle, limit, offset)).fetchall()
             return ListingPage(rows=[_page_row(row) for row in rows], total=total, offset=offset)
 
+    def file_rows(self, name_glob: str | None = None) -> Iterator[dict[str, Any]]:
+        """The page rows of regular files, by path; only names matching an SQLite GLOB if given.
+
+        `name_glob` is matched against the casefolded name. Read a chunk at a
+        time under the lock, like the export.
+        """
+        after = b""
+        while True:
+            with self._lock:
+                self._flush_locked()
+                found = self._connection.execute(
+                    f"SELECT {_PAGE_COLUMNS} FROM entries WHERE path > ? "  # noqa: S608
+                    "AND has_entry AND type = 'file' AND kind = 1 "
+                    "AND (? IS NULL OR CAST(name_cf AS TEXT) GLOB ?) ORDER BY path LIMIT ?",
+                    (after, name_glob, name_glob, EXPORT_CHUNK_PATHS),
+                ).fetchall()
+            if not found:
+                return
+            for row in found:
+                yield _page_row(row)
+            after = found[-1][0]
+
     def selection_size(self, paths: list[str]) -> tuple[int, int]:
         """Bytes and file count of the files at or below the given paths (overlaps once)."""
         total_size = 0

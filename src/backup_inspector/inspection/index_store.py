@@ -399,6 +399,30 @@ class StoredArchiveIndex:
             yield from found
             after = found[-1][0]
 
+    def file_rows(self, name_glob: str | None = None) -> Iterator[dict[str, Any]]:
+        """The page rows of regular files; only names matching an SQLite GLOB if given.
+
+        A plain index matches the casefolded name column in SQL, so only
+        matching rows are decoded; a sealed index has no names in the clear
+        and decrypts every row (the caller matches those itself).
+        """
+        use_sql = name_glob is not None and self._codec.keys_are_paths
+        after = b""
+        while True:
+            with self._lock:
+                found = self._connection.execute(
+                    "SELECT path_key, row FROM rows WHERE path_key > ? AND is_folder = 0 "
+                    "AND (? IS NULL OR CAST(name_cf AS TEXT) GLOB ?) ORDER BY path_key LIMIT ?",
+                    (after, *[name_glob if use_sql else None] * 2, SEARCH_CHUNK_ROWS),
+                ).fetchall()
+            if not found:
+                return
+            for path_key, stored in found:
+                row = self._row(path_key, stored)
+                if row["type"] == EntryType.FILE.value:
+                    yield row
+            after = found[-1][0]
+
     def selection_size(self, paths: list[str]) -> tuple[int, int]:
         """Bytes and file count of the files at or below the given paths (overlaps once)."""
         total_size = 0
