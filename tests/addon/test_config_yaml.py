@@ -181,7 +181,7 @@ def test_ingress_port_is_the_port_the_service_listens_on() -> None:
 
 
 def test_map_is_backup_read_only_and_share_read_write() -> None:
-    """Dict-form map: /backup read-only, /share writable, nothing else.
+    """Dict-form map: /backup and the HA config read-only, /share writable, nothing else.
 
     read_only is written out on both entries although true is its default:
     for a mount that decides what the app can change, the reader should not
@@ -196,6 +196,7 @@ def test_map_is_backup_read_only_and_share_read_write() -> None:
     assert {entry["type"]: entry["read_only"] for entry in entries} == {
         "backup": True,
         "share": False,
+        "homeassistant_config": True,
     }
 
 
