@@ -7,6 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from backup_inspector.demo.history_folder import (
+    AUTOMATIONS_NEW,
+    CONFIG_A,
+    CONFIG_B,
+    PASSWORD,
+    write_history_folder,
+)
 from backup_inspector.inspection.backup_diff import diff_archive, diff_backups
 from backup_inspector.inspection.backup_overview import open_backup
 from backup_inspector.inspection.file_compare import (
@@ -18,8 +25,6 @@ from backup_inspector.inspection.file_compare import (
 from backup_inspector.inspection.index_codec import KdfLimits
 from backup_inspector.inspection.index_store import IndexStore
 from backup_inspector.inspection.live_config import LiveFileError, read_live_file
-
-from .history_backups import AUTOMATIONS_NEW, CONFIG_A, CONFIG_B, PASSWORD, write_history_folder
 
 FAST_KDF = KdfLimits(opslimit=1, memlimit_bytes=8 * 1024 * 1024)
 

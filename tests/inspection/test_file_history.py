@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from backup_inspector.demo.history_folder import CONFIG_A, CONFIG_B, PASSWORD, write_history_folder
 from backup_inspector.inspection.file_history import (
     FileVersion,
     find_across_backups,
@@ -15,8 +16,6 @@ from backup_inspector.inspection.file_history import (
 from backup_inspector.inspection.index_codec import KdfLimits
 from backup_inspector.inspection.index_store import IndexStore
 from backup_inspector.inspection.name_pattern import NamePattern
-
-from .history_backups import CONFIG_A, CONFIG_B, PASSWORD, write_history_folder
 
 FAST_KDF = KdfLimits(opslimit=1, memlimit_bytes=8 * 1024 * 1024)
 

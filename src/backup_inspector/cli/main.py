@@ -29,6 +29,7 @@ from ..inspection.listing_job import list_entries
 from ..inspection.progress import JobCancelledError
 from ..inspection.target_facts import TargetFacts, TargetFactsError, read_target_file
 from . import exit_codes, output
+from .history_commands import HistoryUsageError, add_history_commands, cmd_diff, cmd_find
 from .password_source import PasswordSourceError, resolve_password
 
 
@@ -98,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     from ..web.serve_arguments import add_serve_arguments  # noqa: PLC0415
 
     add_serve_arguments(serve)
+
+    add_history_commands(commands, _add_password_options)
 
     demo = commands.add_parser("demo", help="write demo backups to a folder and check them")
     demo.add_argument(
@@ -293,6 +296,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "extract": cmd_extract,
     "serve": cmd_serve,
     "demo": cmd_demo,
+    "find": cmd_find,
+    "diff": lambda args: cmd_diff(args, _open),
 }
 
 
@@ -302,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except UsageError as err:
+    except (UsageError, HistoryUsageError) as err:
         sys.stderr.write(f"backup-inspector: {output.terminal_text(str(err))}\n")
         return exit_codes.USAGE
     except (KeyboardInterrupt, JobCancelledError):

@@ -165,8 +165,7 @@ def read_version(
         try:
             read_entry(overview, archive, candidate, password, buffer, on_located=refuse_large)
         except EntryNotFoundError:
-            if candidate is candidates[-1]:
-                raise
             continue
         return candidate, bytes(buffer.data)
-    raise AssertionError("unreachable: the last candidate raises")
+    also = f" (nor {alternative!r})" if alternative is not None else ""
+    raise EntryNotFoundError(f"{archive} of {overview.path.name} has no file {path!r}{also}")

@@ -1,4 +1,8 @@
-"""A folder of backups of mixed eras and encryptions holding versions of the same files."""
+"""A folder of backups of mixed eras and encryptions holding versions of the same files.
+
+The history tests, the e2e journey and the demo of issue 13 search it: the same
+config files with and without the data/ prefix, equal and changed, one backup encrypted.
+"""
 
 from __future__ import annotations
 
