@@ -136,19 +136,22 @@ def diff_archive(
     *,
     store: IndexStore | None,
     password: str | None,
+    new_password: str | None = None,
     cancel: CancelToken | None = None,
 ) -> ArchiveDiff:
     """One archive in two backups (ArchiveLockedError if a side cannot be listed).
 
-    Raises ArchiveNotFoundError-like LookupError when either backup lacks it.
+    `new_password` opens the newer backup when it has its own (default: `password`).
+    Raises LookupError when either backup lacks the archive.
     """
     sides = []
-    for overview in (old, new):
+    passwords = (password, new_password if new_password is not None else password)
+    for overview, side_password in zip((old, new), passwords, strict=True):
         archive = overview.find_archive(archive_name)
         if archive is None:
             raise LookupError(f"{overview.path.name} has no archive called {archive_name!r}")
         identity = store.identify(overview.path) if store is not None else None
-        listing = archive_listing(overview, archive, store, password, identity, cancel=cancel)
+        listing = archive_listing(overview, archive, store, side_password, identity, cancel=cancel)
         sides.append(_listing_or_raise(listing, overview))
     return diff_file_lists(archive_name, sides[0], sides[1])
 
@@ -187,6 +190,7 @@ def diff_backups(
     *,
     store: IndexStore | None,
     password: str | None,
+    new_password: str | None = None,
     cancel: CancelToken | None = None,
 ) -> BackupDiff:
     """Two whole backups: every archive both hold, the archive sets, and the metadata."""
@@ -204,7 +208,13 @@ def diff_backups(
             continue
         try:
             result.archives[name] = diff_archive(
-                old, new, name, store=store, password=password, cancel=cancel
+                old,
+                new,
+                name,
+                store=store,
+                password=password,
+                new_password=new_password,
+                cancel=cancel,
             )
         except ArchiveLockedError as error:
             result.locked[name] = str(error)

@@ -194,6 +194,7 @@ def find_across_backups(
     *,
     store: IndexStore | None,
     password: str | None = None,
+    password_for: Callable[[Path], str | None] | None = None,
     read_missing: bool = True,
     cancel: CancelToken | None = None,
     on_backup: Callable[[Path], None] | None = None,
@@ -203,8 +204,9 @@ def find_across_backups(
     Saved indexes answer at once; unencrypted archives without one are read
     once and saved (with `read_missing`). `password` is tried on every
     encrypted backup (Home Assistant uses one key per installation); without
-    it, or when it does not fit, the backup is listed as locked. Raises
-    ValueError for an empty pattern.
+    it, or when it does not fit, the backup is listed as locked. The page
+    has one password per unlocked backup instead: `password_for` gives it.
+    Raises ValueError for an empty pattern.
     """
     matcher = NamePattern(pattern)
     versions: list[FileVersion] = []
@@ -215,9 +217,8 @@ def find_across_backups(
             cancel.raise_if_cancelled()
         if on_backup is not None:
             on_backup(backup_path)
-        found, problem = _find_in_backup(
-            backup_path, matcher, store, password, read_missing, cancel
-        )
+        key = password_for(backup_path) if password_for is not None else password
+        found, problem = _find_in_backup(backup_path, matcher, store, key, read_missing, cancel)
         versions.extend(found)
         if problem is not None:
             locked.append(problem)

@@ -18,6 +18,7 @@ from backup_inspector.web import (
     browse_routes,
     download_routes,
     extract_routes,
+    history_routes,
     job_routes,
     restore_routes,
 )
@@ -186,6 +187,7 @@ def create_app(settings: WebSettings) -> web.Application:
         download_routes,
         job_routes,
         restore_routes,
+        history_routes,
     ):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
