@@ -13,6 +13,7 @@ import { clearBrowse, setBrowseBackup, setUpBrowser } from "./js/browser.js";
 import { byId, renderStaticIcons } from "./js/dom.js";
 import { connectEvents, onConnectionChange, onEvent } from "./js/events.js";
 import { setExtractBackup, setUpExtractor } from "./js/extractor.js";
+import { setUpHistory } from "./js/history.js";
 import { setUpJobsPanel } from "./js/jobs_panel.js";
 import { setUpPreview } from "./js/preview.js";
 
@@ -85,6 +86,7 @@ function start() {
   setUpBackupDetail({ onChange: onBackupChanged, showError });
   setUpBrowser({ showError });
   setUpExtractor({ showError });
+  setUpHistory({ showError });
   byId("back-button").addEventListener("click", () => {
     window.location.hash = "";
   });
