@@ -12,7 +12,6 @@ from backup_inspector.demo.history_folder import (
     CONFIG_A,
     CONFIG_B,
     PASSWORD,
-    write_history_folder,
 )
 from backup_inspector.inspection.backup_diff import diff_archive, diff_backups
 from backup_inspector.inspection.backup_overview import open_backup
@@ -22,31 +21,24 @@ from backup_inspector.inspection.file_compare import (
     compare_sides,
     read_version,
 )
-from backup_inspector.inspection.index_codec import KdfLimits
-from backup_inspector.inspection.index_store import IndexStore
 from backup_inspector.inspection.live_config import LiveFileError, read_live_file
 
-FAST_KDF = KdfLimits(opslimit=1, memlimit_bytes=8 * 1024 * 1024)
+from .conftest import new_store
 
 
-@pytest.fixture(scope="module")
-def backups(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The mixed folder, written once for the module."""
-    return write_history_folder(tmp_path_factory.mktemp("diff"))
-
-
-def store_in(tmp_path: Path) -> IndexStore:
-    """An empty index store."""
-    return IndexStore(tmp_path / "index", remember_protected=False, kdf_limits=FAST_KDF)
-
-
-def test_text_versions_from_two_eras_give_a_unified_diff(backups: Path) -> None:
+def test_text_versions_from_two_eras_give_a_unified_diff(history_backups: Path) -> None:
     """The data/ path of a current backup also finds the old backup's root-level file."""
     found_old, old = read_version(
-        open_backup(backups / "old2021.tar"), "homeassistant", "data/configuration.yaml", None
+        open_backup(history_backups / "old2021.tar"),
+        "homeassistant",
+        "data/configuration.yaml",
+        None,
     )
     found_new, new = read_version(
-        open_backup(backups / "new2026.tar"), "homeassistant", "data/configuration.yaml", None
+        open_backup(history_backups / "new2026.tar"),
+        "homeassistant",
+        "data/configuration.yaml",
+        None,
     )
     assert (found_old, old, found_new, new) == (
         "configuration.yaml",
@@ -79,11 +71,11 @@ def test_binary_versions_differ_with_sizes_and_hashes() -> None:
     assert comparison.unified_text().startswith("Binary files a.db and b.db differ (8 bytes")
 
 
-def test_a_file_beyond_the_limit_is_refused_with_the_limit_named(backups: Path) -> None:
+def test_a_file_beyond_the_limit_is_refused_with_the_limit_named(history_backups: Path) -> None:
     """Too large to compare: a clear refusal, before reading its bytes."""
     with pytest.raises(TooLargeToCompareError, match="up to 10 bytes"):
         read_version(
-            open_backup(backups / "new2026.tar"),
+            open_backup(history_backups / "new2026.tar"),
             "homeassistant",
             "data/configuration.yaml",
             None,
@@ -91,13 +83,15 @@ def test_a_file_beyond_the_limit_is_refused_with_the_limit_named(backups: Path) 
         )
 
 
-def test_archive_diff_lists_added_and_changed_with_sizes(backups: Path, tmp_path: Path) -> None:
+def test_archive_diff_lists_added_and_changed_with_sizes(
+    history_backups: Path, tmp_path: Path
+) -> None:
     """mid2024 → new2026: both config files changed, the database added."""
     diff = diff_archive(
-        open_backup(backups / "mid2024.tar"),
-        open_backup(backups / "new2026.tar"),
+        open_backup(history_backups / "mid2024.tar"),
+        open_backup(history_backups / "new2026.tar"),
         "homeassistant",
-        store=store_in(tmp_path),
+        store=new_store(tmp_path),
         password=None,
     )
     assert diff.to_json() == {
@@ -114,26 +108,29 @@ def test_archive_diff_lists_added_and_changed_with_sizes(backups: Path, tmp_path
     }
 
 
-def test_the_data_prefix_alone_is_no_difference(backups: Path, tmp_path: Path) -> None:
+def test_the_data_prefix_alone_is_no_difference(history_backups: Path, tmp_path: Path) -> None:
     """An old root-level archive and a current data/ one with the same files do not differ."""
     diff = diff_archive(
-        open_backup(backups / "old2021.tar"),
-        open_backup(backups / "mid2024.tar"),
+        open_backup(history_backups / "old2021.tar"),
+        open_backup(history_backups / "mid2024.tar"),
         "homeassistant",
-        store=store_in(tmp_path),
+        store=new_store(tmp_path),
         password=None,
     )
     assert not diff.has_differences
 
 
 def test_whole_backups_compare_per_archive_and_name_locked_ones(
-    backups: Path, tmp_path: Path
+    history_backups: Path, tmp_path: Path
 ) -> None:
     """Without the password the encrypted side's archives are locked; with it they compare."""
-    old, new = open_backup(backups / "enc2025.tar"), open_backup(backups / "new2026.tar")
-    locked = diff_backups(old, new, store=store_in(tmp_path), password=None)
+    old, new = (
+        open_backup(history_backups / "enc2025.tar"),
+        open_backup(history_backups / "new2026.tar"),
+    )
+    locked = diff_backups(old, new, store=new_store(tmp_path), password=None)
     assert set(locked.locked) == {"homeassistant", "share"} and locked.archives == {}
-    opened = diff_backups(old, new, store=store_in(tmp_path), password=PASSWORD)
+    opened = diff_backups(old, new, store=new_store(tmp_path), password=PASSWORD)
     assert opened.locked == {}
     assert opened.archives["homeassistant"].to_json()["added"] == [
         {"path": "data/blobs/zigbee.db", "size": 2048}
@@ -153,7 +150,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_live_config_comparison_reads_data_and_root_paths_and_writes_nothing(
-    backups: Path, tmp_path: Path
+    history_backups: Path, tmp_path: Path
 ) -> None:
     """Both era paths name the live file; traversal and links out are refused; nothing changes."""
     config = tmp_path / "homeassistant"
@@ -166,7 +163,7 @@ def test_live_config_comparison_reads_data_and_root_paths_and_writes_nothing(
         location, data = read_live_file(config, "homeassistant", path)
         assert (location, data) == ((config / "configuration.yaml").resolve(), CONFIG_B)
     _found, old = read_version(
-        open_backup(backups / "old2021.tar"), "homeassistant", "configuration.yaml", None
+        open_backup(history_backups / "old2021.tar"), "homeassistant", "configuration.yaml", None
     )
     assert (
         "+  unit_system: metric"

@@ -7,35 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from backup_inspector.demo.history_folder import CONFIG_A, CONFIG_B, PASSWORD, write_history_folder
+from backup_inspector.demo.history_folder import CONFIG_A, CONFIG_B, PASSWORD
 from backup_inspector.inspection.file_history import (
     FileVersion,
     find_across_backups,
     group_histories,
 )
-from backup_inspector.inspection.index_codec import KdfLimits
-from backup_inspector.inspection.index_store import IndexStore
 from backup_inspector.inspection.name_pattern import NamePattern
 
-FAST_KDF = KdfLimits(opslimit=1, memlimit_bytes=8 * 1024 * 1024)
-
-
-@pytest.fixture(scope="module")
-def backups(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The mixed folder, written once for the module."""
-    return write_history_folder(tmp_path_factory.mktemp("history"))
-
-
-def new_store(tmp_path: Path, *, remember: bool = False) -> IndexStore:
-    """An empty index store."""
-    return IndexStore(tmp_path / "index", remember_protected=remember, kdf_limits=FAST_KDF)
+from .conftest import new_store
 
 
 def test_find_without_password_lists_versions_oldest_first_and_the_locked_backup(
-    backups: Path, tmp_path: Path
+    history_backups: Path, tmp_path: Path
 ) -> None:
     """Both eras' paths are found, oldest first; the encrypted backup is named as locked."""
-    result = find_across_backups(backups, "configuration.yaml", store=new_store(tmp_path))
+    result = find_across_backups(history_backups, "configuration.yaml", store=new_store(tmp_path))
     assert [(v.slug, v.path) for v in result.versions] == [
         ("old2021", "configuration.yaml"),
         ("mid2024", "data/configuration.yaml"),
@@ -66,11 +53,11 @@ def test_find_without_password_lists_versions_oldest_first_and_the_locked_backup
 
 
 def test_versions_group_by_content_across_eras_into_one_history(
-    backups: Path, tmp_path: Path
+    history_backups: Path, tmp_path: Path
 ) -> None:
     """With the password: one history, newest content first, each group with its first backup."""
     result = find_across_backups(
-        backups, "configuration.yaml", store=new_store(tmp_path), password=PASSWORD
+        history_backups, "configuration.yaml", store=new_store(tmp_path), password=PASSWORD
     )
     assert result.locked == []
     (history,) = result.histories()
@@ -86,38 +73,44 @@ def test_versions_group_by_content_across_eras_into_one_history(
     ]
 
 
-def test_a_wrong_password_is_named_as_such(backups: Path, tmp_path: Path) -> None:
+def test_a_wrong_password_is_named_as_such(history_backups: Path, tmp_path: Path) -> None:
     """A password that does not fit locks the encrypted backup as wrong-password."""
-    result = find_across_backups(backups, "*.yaml", store=new_store(tmp_path), password="nope")
+    result = find_across_backups(
+        history_backups, "*.yaml", store=new_store(tmp_path), password="nope"
+    )
     assert [(b.slug, b.reason) for b in result.locked] == [("enc2025", "wrong-password")]
 
 
-def test_second_search_is_answered_from_saved_indexes(backups: Path, tmp_path: Path) -> None:
+def test_second_search_is_answered_from_saved_indexes(
+    history_backups: Path, tmp_path: Path
+) -> None:
     """After one search saved the indexes, a search that may not read archives finds the same."""
     store = new_store(tmp_path)
-    first = find_across_backups(backups, "automations.yaml", store=store)
-    again = find_across_backups(backups, "AUTOMATIONS.YAML", store=store, read_missing=False)
+    first = find_across_backups(history_backups, "automations.yaml", store=store)
+    again = find_across_backups(
+        history_backups, "AUTOMATIONS.YAML", store=store, read_missing=False
+    )
     assert again.versions == first.versions
     assert len(again.versions) == 3
 
 
-def test_globs_on_names_and_paths(backups: Path, tmp_path: Path) -> None:
+def test_globs_on_names_and_paths(history_backups: Path, tmp_path: Path) -> None:
     """Name globs match names, path globs match with or without the data/ prefix."""
     store = new_store(tmp_path)
-    names = find_across_backups(backups, "*.db", store=store)
+    names = find_across_backups(history_backups, "*.db", store=store)
     assert [(v.slug, v.path) for v in names.versions] == [("new2026", "data/blobs/zigbee.db")]
-    paths = find_across_backups(backups, "blobs/*", store=store)
+    paths = find_across_backups(history_backups, "blobs/*", store=store)
     assert [v.path for v in paths.versions] == ["data/blobs/zigbee.db"]
-    readme = find_across_backups(backups, "notes/read?e.txt", store=store)
+    readme = find_across_backups(history_backups, "notes/read?e.txt", store=store)
     assert [v.archive for v in readme.versions] == ["share"] * 3
 
 
-def test_sealed_saved_indexes_answer_once_remembered(backups: Path, tmp_path: Path) -> None:
+def test_sealed_saved_indexes_answer_once_remembered(history_backups: Path, tmp_path: Path) -> None:
     """With remember_index, the encrypted backup's sealed index answers without reading it."""
     store = new_store(tmp_path, remember=True)
-    find_across_backups(backups, "x", store=store, password=PASSWORD)
+    find_across_backups(history_backups, "x", store=store, password=PASSWORD)
     again = find_across_backups(
-        backups, "configuration.yaml", store=store, password=PASSWORD, read_missing=False
+        history_backups, "configuration.yaml", store=store, password=PASSWORD, read_missing=False
     )
     assert [v.slug for v in again.versions] == ["old2021", "mid2024", "enc2025", "new2026"]
 

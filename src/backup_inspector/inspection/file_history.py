@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,18 +41,8 @@ class FileVersion:
     sha256: str | None  # None: listed from headers only ("not hashed")
 
     def to_json(self) -> dict[str, Any]:
-        """The `find --json` shape (issue 13's contract)."""
-        return {
-            "backup": self.backup,
-            "slug": self.slug,
-            "name": self.name,
-            "date": self.date,
-            "archive": self.archive,
-            "path": self.path,
-            "size": self.size,
-            "mtime": self.mtime,
-            "sha256": self.sha256,
-        }
+        """The `find --json` shape (issue 13's contract): exactly these fields."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -68,14 +58,7 @@ class LockedBackup:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON for the page and the CLI's notes."""
-        return {
-            "backup": self.backup,
-            "slug": self.slug,
-            "name": self.name,
-            "date": self.date,
-            "archives": list(self.archives),
-            "reason": self.reason,
-        }
+        return asdict(self) | {"archives": list(self.archives)}
 
 
 @dataclass

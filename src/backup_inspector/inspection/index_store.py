@@ -89,12 +89,15 @@ CREATE TABLE rows (
     is_folder INTEGER NOT NULL,
     row BLOB NOT NULL,
     entry BLOB,
-    name_cf BLOB,
+    name_cf TEXT,
     PRIMARY KEY (parent_key, rank)
 ) WITHOUT ROWID;
 """
 # Built after the bulk insert (faster than keeping it up to date row by row).
 PATH_INDEX = "CREATE UNIQUE INDEX rows_by_path ON rows (path_key)"
+# Plain indexes only: finding a file by name across backups (a GLOB with a literal
+# prefix, such as an exact name, is a range of this index; others scan the table once).
+NAME_INDEX = "CREATE INDEX rows_by_name ON rows (name_cf)"
 # The `entry` column: NULL = a folder with no entry of its own; these two name-free
 # markers = the entry is exactly what the row shows, stored as "<path>" or "./<path>"
 # (true of nearly every file, so most rows need no second copy); else the full entry.
@@ -406,14 +409,24 @@ class StoredArchiveIndex:
         matching rows are decoded; a sealed index has no names in the clear
         and decrypts every row (the caller matches those itself).
         """
-        use_sql = name_glob is not None and self._codec.keys_are_paths
+        if name_glob is not None and self._codec.keys_are_paths:
+            with self._lock:
+                found = self._connection.execute(
+                    "SELECT path_key, row FROM rows WHERE name_cf GLOB ? AND is_folder = 0",
+                    (name_glob,),
+                ).fetchall()
+            for path_key, stored in found:
+                row = self._row(path_key, stored)
+                if row["type"] == EntryType.FILE.value:
+                    yield row
+            return
         after = b""
         while True:
             with self._lock:
                 found = self._connection.execute(
                     "SELECT path_key, row FROM rows WHERE path_key > ? AND is_folder = 0 "
-                    "AND (? IS NULL OR CAST(name_cf AS TEXT) GLOB ?) ORDER BY path_key LIMIT ?",
-                    (after, *[name_glob if use_sql else None] * 2, SEARCH_CHUNK_ROWS),
+                    "ORDER BY path_key LIMIT ?",
+                    (after, SEARCH_CHUNK_ROWS),
                 ).fetchall()
             if not found:
                 return
@@ -695,7 +708,7 @@ class IndexStore:
             connection.execute("PRAGMA synchronous = OFF")
             connection.executescript(SCHEMA)
             row_count = 0
-            batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None, bytes | None]] = []
+            batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None, str | None]] = []
             parent_key = (
                 ROOT,
                 codec.path_key(ROOT),
@@ -709,6 +722,8 @@ class IndexStore:
                     self._check_size(temp_path)
             row_count += self._insert_rows(connection, batch)
             connection.execute(PATH_INDEX)
+            if codec.keys_are_paths:
+                connection.execute(NAME_INDEX)
             status = index.status_json()
             summary = {name: status[name] for name in ("entry_count", "file_count", "total_size")}
             summary["result"] = status["result"]
@@ -735,7 +750,7 @@ class IndexStore:
     @staticmethod
     def _stored_row(
         item: IndexedPath, codec: RowCodec, parent_key: bytes
-    ) -> tuple[bytes, int, bytes, int, bytes, bytes | None, bytes | None]:
+    ) -> tuple[bytes, int, bytes, int, bytes, bytes | None, str | None]:
         """The column values of one path; only a plain index keeps the name in the clear."""
         path_key = codec.path_key(item.path)
         compact = _compact_row(item.row, keys_are_paths=codec.keys_are_paths)
@@ -746,14 +761,18 @@ class IndexStore:
             if entry is None:
                 entry = codec.seal(_json_bytes(_entry_json(item.entry)), _entry_context(path_key))
         name_cf = (
-            surrogate_safe_bytes(name_of(item.path).casefold()) if codec.keys_are_paths else None
+            # Text, so GLOB can use the name index; an undecodable byte becomes U+FFFD
+            # (the caller matches the real name again, this column only narrows).
+            surrogate_safe_bytes(name_of(item.path).casefold()).decode("utf-8", "replace")
+            if codec.keys_are_paths
+            else None
         )
         return parent_key, item.rank, path_key, int(item.is_folder), row, entry, name_cf
 
     @staticmethod
     def _insert_rows(
         connection: sqlite3.Connection,
-        batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None, bytes | None]],
+        batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None, str | None]],
     ) -> int:
         """Insert and clear one batch; returns how many rows it held."""
         connection.executemany(
