@@ -33,7 +33,7 @@ from backup_inspector.inspection.check_job import full_check
 from backup_inspector.inspection.file_history import find_across_backups
 from backup_inspector.inspection.index_store import IndexStore
 
-FIND_PATTERNS = ("automations.yaml", "*.yaml", "packages/room_0042/*")
+FIND_PATTERNS = ("automations.yaml", "item_0042?.yaml", "packages/room_0042/*", "*.yaml")
 
 
 # ---------------------------------------------------------------- find across backups
@@ -56,16 +56,20 @@ def build_folder(folder: Path, backups: int, entries: int) -> None:
         write_backup(path, [archive], metadata=metadata)
 
 
-def bench_find(backups: int, entries: int, rounds: int) -> None:
-    """Cold (reads and saves every index) and warm (saved indexes only) searches."""
+def bench_find(backups: int, entries: int, rounds: int, index_dir: Path | None) -> None:
+    """Cold (reads and saves every index) and warm (saved indexes only) searches.
+
+    With `index_dir`, saved indexes are kept there between runs (the cold
+    search then only reads what is missing); else a temporary folder.
+    """
     folder = DATA_DIR / f"find_{backups}x{entries}"
     started = time.perf_counter()
     build_folder(folder, backups, entries)
     print(
         f"folder: {backups} backups x {entries} entries ({time.perf_counter() - started:.1f} s to prepare)"
     )
-    with tempfile.TemporaryDirectory() as index_dir:
-        store = IndexStore(Path(index_dir), remember_protected=False)
+    with tempfile.TemporaryDirectory() as temporary:
+        store = IndexStore(index_dir or Path(temporary), remember_protected=False)
         started = time.perf_counter()
         cold = find_across_backups(folder, FIND_PATTERNS[0], store=store)
         print(
@@ -138,9 +142,10 @@ def main() -> None:
     parser.add_argument("--content-mb", type=int, default=300)
     parser.add_argument("--variants", nargs="+", default=["none", "v3"])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--index-dir", type=Path, help="keep saved indexes here between runs")
     args = parser.parse_args()
     if args.part in ("find", "both"):
-        bench_find(args.backups, args.entries, max(args.rounds, 5))
+        bench_find(args.backups, args.entries, max(args.rounds, 5), args.index_dir)
     if args.part in ("hash", "both"):
         bench_hash(args.content_mb, args.variants, args.rounds)
 
