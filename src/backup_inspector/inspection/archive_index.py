@@ -23,7 +23,7 @@ import sqlite3
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -511,11 +511,13 @@ class ArchiveIndex:
             rows = self._connection.execute(_SEARCH_PAGE, (needle, limit, offset)).fetchall()
             return ListingPage(rows=[_page_row(row) for row in rows], total=total, offset=offset)
 
-    def file_rows(self, name_glob: str | None = None) -> Iterator[dict[str, Any]]:
+    def file_rows(
+        self, name_glob: str | None = None, path_filter: Callable[[str], bool] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """The page rows of regular files, by path; only names matching an SQLite GLOB if given.
 
-        `name_glob` is matched against the casefolded name. Read a chunk at a
-        time under the lock, like the export.
+        `name_glob` is matched against the casefolded name, `path_filter`
+        against the path. Read a chunk at a time under the lock, like the export.
         """
         after = b""
         while True:
@@ -530,7 +532,8 @@ class ArchiveIndex:
             if not found:
                 return
             for row in found:
-                yield _page_row(row)
+                if path_filter is None or path_filter(_text(row[0])):
+                    yield _page_row(row)
             after = found[-1][0]
 
     def selection_size(self, paths: list[str]) -> tuple[int, int]:

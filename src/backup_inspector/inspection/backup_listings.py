@@ -9,7 +9,7 @@ only where the store remembers encrypted backups (`remember_index`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,8 +33,10 @@ _PASSWORD_CODES = {
 class FileRows(Protocol):
     """What history and comparison read from a listing, saved or in memory."""
 
-    def file_rows(self, name_glob: str | None = None) -> Iterator[dict[str, Any]]:
-        """Page rows of regular files (name GLOB on the casefolded name where it can)."""
+    def file_rows(
+        self, name_glob: str | None = None, path_filter: Callable[[str], bool] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Page rows of regular files (name GLOB and path filter applied where it can)."""
 
 
 @dataclass(frozen=True)

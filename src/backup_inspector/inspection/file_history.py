@@ -235,8 +235,12 @@ def _find_in_backup(
             locked_archives.append(archive.name)
             reason = reason or listing.locked or UNREADABLE
             continue
-        for row in listing.rows.file_rows(matcher.sql_name_glob):
-            if matcher.matches(archive.name, row["path"]):
+
+        def wanted(path: str, archive_name: str = archive.name) -> bool:
+            return matcher.matches(archive_name, path)
+
+        for row in listing.rows.file_rows(matcher.sql_name_glob, wanted):
+            if wanted(row["path"]):
                 found.append(_version(backup_path, slug, name, date, archive.name, row))
         with contextlib.suppress(AttributeError):
             listing.rows.close()  # type: ignore[attr-defined]  # saved indexes hold a connection

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -402,20 +402,26 @@ class StoredArchiveIndex:
             yield from found
             after = found[-1][0]
 
-    def file_rows(self, name_glob: str | None = None) -> Iterator[dict[str, Any]]:
+    def file_rows(
+        self, name_glob: str | None = None, path_filter: Callable[[str], bool] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """The page rows of regular files; only names matching an SQLite GLOB if given.
 
-        A plain index matches the casefolded name column in SQL, so only
-        matching rows are decoded; a sealed index has no names in the clear
-        and decrypts every row (the caller matches those itself).
+        A plain index matches the casefolded name column in SQL and the paths
+        (its keys) with `path_filter` before decoding, so only matching rows
+        are decoded; a sealed index has no names in the clear and decrypts
+        every row (the caller matches those itself).
         """
-        if name_glob is not None and self._codec.keys_are_paths:
+        if self._codec.keys_are_paths and (name_glob is not None or path_filter is not None):
             with self._lock:
                 found = self._connection.execute(
-                    "SELECT path_key, row FROM rows WHERE name_cf GLOB ? AND is_folder = 0",
-                    (name_glob,),
+                    "SELECT path_key, row FROM rows WHERE (? IS NULL OR name_cf GLOB ?) "
+                    "AND is_folder = 0",
+                    (name_glob, name_glob),
                 ).fetchall()
             for path_key, stored in found:
+                if path_filter is not None and not path_filter(self._codec.path_of(path_key)):
+                    continue
                 row = self._row(path_key, stored)
                 if row["type"] == EntryType.FILE.value:
                     yield row
