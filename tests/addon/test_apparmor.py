@@ -90,6 +90,14 @@ def test_python_may_read_backups_but_not_change_them() -> None:
     ]
 
 
+def test_python_may_read_todays_config_but_not_change_it() -> None:
+    """The mapped HA config folder (/homeassistant) is read-only for the app (issue 13)."""
+    python_rules = rules(child_profile("python"))
+    assert [rule for rule in python_rules if rule.startswith("/homeassistant")] == [
+        "/homeassistant/{,**} r,"
+    ]
+
+
 def test_python_may_write_share_and_data_only() -> None:
     """Write access: /share (extractions), /data (options, index), /tmp, copies being written, its log."""
     writable = {

@@ -180,8 +180,8 @@ def test_ingress_port_is_the_port_the_service_listens_on() -> None:
     assert argv[argv.index("--port") + 1] == str(ingress_port)
 
 
-def test_map_is_backup_and_share_read_write() -> None:
-    """Dict-form map: /backup and /share writable (copies, extractions), nothing else.
+def test_map_is_backup_and_share_read_write_and_config_read_only() -> None:
+    """Dict-form map: /backup and /share writable (copies, extractions), the HA config read-only.
 
     /backup is writable only so that copies (issue 12) land where Home
     Assistant lists them; AppArmor still keeps existing backups read-only
@@ -198,6 +198,7 @@ def test_map_is_backup_and_share_read_write() -> None:
     assert {entry["type"]: entry["read_only"] for entry in entries} == {
         "backup": False,
         "share": False,
+        "homeassistant_config": True,
     }
 
 

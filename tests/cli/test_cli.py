@@ -356,13 +356,15 @@ def test_ls_without_archive_lists_archives(
 def test_ls_json_entries(
     linked_backup: Path, linked_entries: list[FileSpec], tmp_path: Path, password: str
 ) -> None:
-    """`ls BACKUP ARCHIVE --json` gives path, type, size, mtime, mode and link for every entry."""
+    """`ls BACKUP ARCHIVE --json` gives path, type, size, mtime, mode, link (and files' sha256)."""
     result = run_cli(
         "ls", linked_backup, "share", "--json", cwd=tmp_path, env={"BACKUP_PASSWORD": password}
     )
     assert result.returncode == 0, result.stderr
     entries = json.loads(result.stdout)
-    assert all(set(e) == ENTRY_KEYS for e in entries)
+    assert all(
+        set(e) == (ENTRY_KEYS | {"sha256"} if e["type"] == "file" else ENTRY_KEYS) for e in entries
+    )
     assert all(e["type"] in ENTRY_TYPES for e in entries)
     by_path = {e["path"]: e for e in entries}
     for spec in linked_entries:

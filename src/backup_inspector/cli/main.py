@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..backup_format.tar_entry import TarEntry
+from ..backup_format.tar_entry import DataSink, EntryType, TarEntry
 from ..inspection.archive_walk import ArchiveNotFoundError, has_error
 from ..inspection.backup_overview import BackupOverview, open_backup
 from ..inspection.check_job import full_check, quick_check
+from ..inspection.content_hash import HashingSink
 from ..inspection.copy_job import CopyError, CopyRequest, FileEdit, make_copy
 from ..inspection.extract_files import format_size
 from ..inspection.extract_job import NOT_IN_ARCHIVE, NOT_REACHED, ConflictPolicy, extract
@@ -30,6 +31,7 @@ from ..inspection.progress import JobCancelledError
 from ..inspection.sensitive_archives import sensitive_archives, sensitive_warning
 from ..inspection.target_facts import TargetFacts, TargetFactsError, read_target_file
 from . import exit_codes, output
+from .history_commands import HistoryUsageError, add_history_commands, cmd_diff, cmd_find
 from .password_source import PasswordSourceError, resolve_password
 
 
@@ -106,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     from ..web.serve_arguments import add_serve_arguments  # noqa: PLC0415
 
     add_serve_arguments(serve)
+
+    add_history_commands(commands, _add_password_options)
 
     demo = commands.add_parser("demo", help="write demo backups to a folder and check them")
     demo.add_argument(
@@ -227,15 +231,24 @@ def cmd_ls(args: argparse.Namespace) -> int:
     password = _password(args, overview)
     first = True
 
-    def print_entry(entry: TarEntry) -> None:
+    def write_entry(entry: TarEntry, sha256: str | None) -> None:
         nonlocal first
         if args.json:
+            shown = entry.to_json()
+            if entry.type is EntryType.FILE:
+                shown["sha256"] = sha256  # None: the file broke off before its end
             sys.stdout.write(
-                ("[\n  " if first else ",\n  ") + json.dumps(entry.to_json(), ensure_ascii=False)
+                ("[\n  " if first else ",\n  ") + json.dumps(shown, ensure_ascii=False)
             )
         else:
             sys.stdout.write(output.format_entry(entry) + "\n")
         first = False
+
+    def print_entry(entry: TarEntry) -> DataSink | None:
+        if entry.type is not EntryType.FILE:
+            write_entry(entry, None)
+            return None
+        return HashingSink(lambda digest: write_entry(entry, digest))
 
     try:
         check = list_entries(overview, args.archive, password, print_entry, under=args.path)
@@ -407,6 +420,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "extract": cmd_extract,
     "serve": cmd_serve,
     "demo": cmd_demo,
+    "find": cmd_find,
+    "diff": lambda args: cmd_diff(args, _open),
 }
 
 
@@ -416,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except UsageError as err:
+    except (UsageError, HistoryUsageError) as err:
         sys.stderr.write(f"backup-inspector: {output.terminal_text(str(err))}\n")
         return exit_codes.USAGE
     except (KeyboardInterrupt, JobCancelledError):

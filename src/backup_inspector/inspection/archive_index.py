@@ -26,13 +26,14 @@ import sqlite3
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from backup_inspector.backup_format.safe_paths import exceeds_path_limits
-from backup_inspector.backup_format.tar_entry import EntryType, TarEntry
+from backup_inspector.backup_format.tar_entry import DataSink, EntryType, TarEntry
+from backup_inspector.inspection.content_hash import HashingSink
 
 ROOT = ""  # the archive's root folder ("." in tar terms)
 
@@ -153,7 +154,8 @@ CREATE TABLE entries (
     raw_name BLOB,
     total_size INTEGER NOT NULL DEFAULT 0,
     file_count INTEGER NOT NULL DEFAULT 0,
-    child_count INTEGER NOT NULL DEFAULT 0
+    child_count INTEGER NOT NULL DEFAULT 0,
+    sha256 BLOB
 ) WITHOUT ROWID;
 CREATE INDEX entries_by_folder ON entries (parent, kind, name_cf, path);
 INSERT INTO entries (path, parent, name_cf, kind) VALUES (x'', NULL, x'', 0);
@@ -162,18 +164,20 @@ INSERT INTO entries (path, parent, name_cf, kind) VALUES (x'', NULL, x'', 0);
 # last copy): what lets a reader stop at the only copy of every other path.
 _DUPLICATES_SCHEMA = "CREATE TABLE duplicated_paths (path BLOB PRIMARY KEY) WITHOUT ROWID"
 # The page row columns (see _page_row), then name_cf and raw_name for the export.
+_PAGE_COLUMNS = (
+    "path, kind, has_entry, type, size, mtime, mode, link, total_size, file_count, "
+    "child_count, sha256"
+)
 _FOLDER_PAGE = (
-    "SELECT path, kind, has_entry, type, size, mtime, mode, link, total_size, file_count, "
-    "child_count FROM entries WHERE parent = ? ORDER BY kind, name_cf, path LIMIT ? OFFSET ?"
+    f"SELECT {_PAGE_COLUMNS} FROM entries WHERE parent = ? "  # noqa: S608 (constant text)
+    "ORDER BY kind, name_cf, path LIMIT ? OFFSET ?"
 )
 _SEARCH_PAGE = (
-    "SELECT path, kind, has_entry, type, size, mtime, mode, link, total_size, file_count, "
-    "child_count FROM entries WHERE parent IS NOT NULL AND instr(name_cf, ?) "
-    "ORDER BY path LIMIT ? OFFSET ?"
+    f"SELECT {_PAGE_COLUMNS} FROM entries WHERE parent IS NOT NULL "  # noqa: S608
+    "AND instr(name_cf, ?) ORDER BY path LIMIT ? OFFSET ?"
 )
 _EXPORT_CHUNK = (
-    "SELECT path, kind, has_entry, type, size, mtime, mode, link, total_size, file_count, "
-    "child_count, name_cf, raw_name FROM entries WHERE parent = ? "
+    f"SELECT {_PAGE_COLUMNS}, name_cf, raw_name FROM entries WHERE parent = ? "  # noqa: S608
     "AND (kind, name_cf, path) > (?, ?, ?) ORDER BY kind, name_cf, path LIMIT ?"
 )
 # Fixed length, padded with NULLs (which match nothing), so the SQL text is a constant.
@@ -186,7 +190,7 @@ VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (path) DO UPDATE SET
     kind = min(kind, excluded.kind), has_entry = 1, type = excluded.type,
     size = excluded.size, mtime = excluded.mtime, mode = excluded.mode,
-    link = excluded.link, raw_name = excluded.raw_name
+    link = excluded.link, raw_name = excluded.raw_name, sha256 = NULL
 """
 _UPSERT_FOLDER = """
 INSERT INTO entries (path, parent, name_cf, kind) VALUES (?, ?, ?, 0)
@@ -260,6 +264,8 @@ class ArchiveIndex:
         # Dropped indexes close their database (and so free its file) without being told.
         self._closer = weakref.finalize(self, _close_spill_database, connection, spill_path)
         self._pending: list[TarEntry] = []
+        # Digests of regular files whose last byte was read, by path, until the next flush.
+        self._pending_hashes: dict[str, str] = {}
         self._pending_folder_bytes = 0
         self._folder_hashes: set[int] = (
             set()
@@ -274,21 +280,26 @@ class ArchiveIndex:
 
     # -- filling -------------------------------------------------------------
 
-    def add(self, entry: TarEntry) -> None:
+    def add(self, entry: TarEntry) -> DataSink | None:
         """Add one entry as the listing reads it (the on_entry callback).
 
         Entries beyond the path limits are left out (the listing reports them),
         and so are entries that need new folders once MAX_FOLDER_BYTES is spent.
+        For a regular file, returns the sink that hashes its bytes: the row
+        gets its SHA-256 once the last byte has been read. A caller that
+        drops the sink (a header-only walk) leaves the row "not hashed".
         """
         path = entry.path
         if path in (".", "") or exceeds_path_limits(path):
-            return
+            return None
         with self._lock:
             new_folders = self._new_folder_hashes_locked(entry)
             new_bytes = sum(size for _, size in new_folders)
             if new_bytes and self._folder_bytes + new_bytes > MAX_FOLDER_BYTES:
                 self._left_out += 1
-                return
+                return None
+            # Tar allows a path twice: a later copy is not hashed yet, whatever the first was.
+            self._pending_hashes.pop(path, None)
             self._folder_hashes.update(folder_hash for folder_hash, _ in new_folders)
             self._folder_bytes += new_bytes
             self._pending_folder_bytes += new_bytes
@@ -298,6 +309,20 @@ class ArchiveIndex:
                 or self._pending_folder_bytes >= FLUSH_FOLDER_BYTES
             ):
                 self._flush_locked()
+        if entry.type is not EntryType.FILE:
+            return None
+        return HashingSink(lambda digest: self._record_hash(path, digest))
+
+    def _record_hash(self, path: str, digest: str | None) -> None:
+        """The file at `path` was read to its last byte; its row gets `digest` at the next flush.
+
+        The digest arrives before the walk reads the next header, so it is the
+        hash of the newest copy of `path` added so far.
+        """
+        if digest is None:
+            return  # the archive broke off inside the file
+        with self._lock:
+            self._pending_hashes[path] = digest
 
     def _new_folder_hashes_locked(self, entry: TarEntry) -> list[tuple[int, int]]:
         """The folders `entry` would create, as (hash of path, budget bytes), deepest first.
@@ -325,6 +350,7 @@ class ArchiveIndex:
         size is taken back out of the totals of the folders above it.
         """
         if not self._pending:
+            self._write_hashes_locked()
             return
         latest = {entry.path: entry for entry in self._pending}
         repeated = _repeated_paths(self._pending) if len(latest) < len(self._pending) else set()
@@ -369,6 +395,17 @@ class ArchiveIndex:
                 (_storable(size), count, _key(folder))
                 for folder, (size, count) in _rolled_up(direct_totals)
             ],
+        )
+        self._write_hashes_locked()
+
+    def _write_hashes_locked(self) -> None:
+        """Store the digests that arrived since the last flush (after their rows exist)."""
+        if not self._pending_hashes:
+            return
+        hashes, self._pending_hashes = self._pending_hashes, {}
+        self._connection.executemany(
+            "UPDATE entries SET sha256 = ? WHERE path = ? AND has_entry AND type = 'file'",
+            [(bytes.fromhex(digest), _key(path)) for path, digest in hashes.items()],
         )
 
     def _record_duplicates_locked(
@@ -502,6 +539,31 @@ class ArchiveIndex:
             ).fetchone()[0]
             rows = self._connection.execute(_SEARCH_PAGE, (needle, limit, offset)).fetchall()
             return ListingPage(rows=[_page_row(row) for row in rows], total=total, offset=offset)
+
+    def file_rows(
+        self, name_glob: str | None = None, path_filter: Callable[[str], bool] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The page rows of regular files, by path; only names matching an SQLite GLOB if given.
+
+        `name_glob` is matched against the casefolded name, `path_filter`
+        against the path. Read a chunk at a time under the lock, like the export.
+        """
+        after = b""
+        while True:
+            with self._lock:
+                self._flush_locked()
+                found = self._connection.execute(
+                    f"SELECT {_PAGE_COLUMNS} FROM entries WHERE path > ? "  # noqa: S608
+                    "AND has_entry AND type = 'file' AND kind = 1 "
+                    "AND (? IS NULL OR CAST(name_cf AS TEXT) GLOB ?) ORDER BY path LIMIT ?",
+                    (after, name_glob, name_glob, EXPORT_CHUNK_PATHS),
+                ).fetchall()
+            if not found:
+                return
+            for row in found:
+                if path_filter is None or path_filter(_text(row[0])):
+                    yield _page_row(row)
+            after = found[-1][0]
 
     def selection_size(self, paths: list[str]) -> tuple[int, int]:
         """Bytes and file count of the files at or below the given paths (overlaps once)."""
@@ -730,7 +792,11 @@ def _entry_row(entry: TarEntry, parent: str, kind: int) -> tuple[Any, ...]:
 
 
 def _page_row(stored: tuple[Any, ...]) -> dict[str, Any]:
-    """The JSON row the page shows for one path (the first 11 columns of a page query)."""
+    """The JSON row the page shows for one path (the _PAGE_COLUMNS of a page query).
+
+    Regular files carry `sha256`: the hex digest, or None where the bytes
+    were not read ("not hashed").
+    """
     path_bytes, kind, has_entry, entry_type, size, mtime, mode, link = stored[:8]
     path = _text(path_bytes)
     if has_entry:
@@ -749,6 +815,8 @@ def _page_row(stored: tuple[Any, ...]) -> dict[str, Any]:
     if kind == FOLDER:
         row["type"] = EntryType.DIR.value
         row["size"], row["file_count"], row["child_count"] = stored[8:11]
+    elif row["type"] == EntryType.FILE.value:
+        row["sha256"] = bytes(stored[11]).hex() if stored[11] is not None else None
     return row
 
 

@@ -29,6 +29,7 @@ from .archive_walk import (
     walk_archive,
 )
 from .backup_overview import BackupOverview, InnerArchive, open_backup_file
+from .content_hash import joined_sink
 from .database_check import DatabaseReport, RecorderDatabaseCheck, database_notes
 from .progress import CancelToken, ProgressCallback
 from .restore_rehearsal import (
@@ -260,7 +261,8 @@ def _quick_report(
     )
 
 
-EntryObserver = Callable[[TarEntry], None]
+# Sees every entry of a full check; may return a sink for a file's bytes (the listing's hash).
+EntryObserver = Callable[[TarEntry], DataSink | None]
 
 
 def _walk_for_check(
@@ -278,11 +280,12 @@ def _walk_for_check(
 
     def on_entry(entry: TarEntry) -> DataSink | None:
         collect_unsafe(entry)
-        if observer is not None:
-            observer(entry)
+        listing_sink = observer(entry) if observer is not None else None
         restore_sink = watch.on_entry(entry)
         database_sink = database.sink_for(archive, entry) if database is not None else None
-        return database_sink if database_sink is not None else restore_sink
+        return joined_sink(
+            database_sink if database_sink is not None else restore_sink, listing_sink
+        )
 
     outcome = walk_archive(overview, archive, keyring, on_entry, totals, read_ahead=read_ahead)
     check.record_walk(outcome)

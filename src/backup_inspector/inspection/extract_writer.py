@@ -55,6 +55,7 @@ from backup_inspector.backup_format.tar_entry import (
 
 from . import extract_files as files
 from .archive_walk import shortened_name
+from .content_hash import TeeSink
 from .extract_files import EntryRefusedError, EntrySkippedError
 from .symlink_chains import SymlinkChainGuard
 
@@ -401,7 +402,7 @@ class SafeExtractor:
                 sinks.append(sink)
         if not sinks:
             return None
-        return sinks[0] if len(sinks) == 1 else _TeeSink(sinks)
+        return sinks[0] if len(sinks) == 1 else TeeSink(sinks)
 
     # --------------------------------------------------------------- per-entry work
 
@@ -1142,22 +1143,3 @@ class _PartialFileSink(DataSink):
         self._state = state
         if self in self._extractor._open_sinks:
             self._extractor._open_sinks.remove(self)
-
-
-class _TeeSink(DataSink):
-    """Feeds one member's bytes to several sinks (second pass: several links, one target)."""
-
-    def __init__(self, sinks: list[DataSink]) -> None:
-        self._sinks = sinks
-
-    def write(self, data: bytes | memoryview) -> None:
-        for sink in self._sinks:
-            sink.write(data)
-
-    def close(self) -> None:
-        for sink in self._sinks:
-            sink.close()
-
-    def abort(self) -> None:
-        for sink in self._sinks:
-            sink.abort()

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,9 @@ from backup_inspector.inspection.index_codec import (
 
 _LOGGER: logging.Logger = logging.getLogger(__name__)
 
-INDEX_FORMAT = "2"  # 2: rows are compact JSON arrays (see _compact_row)
+# 2: rows are compact JSON arrays (see _compact_row); 3: files carry their SHA-256,
+# plain indexes a casefolded name column for finding a file across backups.
+INDEX_FORMAT = "3"
 EDGE_BYTES = 64 * 1024  # hashed at both ends of the backup file
 INDEX_SUFFIX = ".index"
 TEMP_PREFIX = ".partial-"
@@ -87,6 +89,7 @@ CREATE TABLE rows (
     is_folder INTEGER NOT NULL,
     row BLOB NOT NULL,
     entry BLOB,
+    name_cf TEXT,
     PRIMARY KEY (parent_key, rank)
 ) WITHOUT ROWID;
 """
@@ -95,6 +98,9 @@ CREATE TABLE rows (
 DUPLICATES_SCHEMA = "CREATE TABLE duplicated_paths (path_key BLOB PRIMARY KEY) WITHOUT ROWID"
 # Built after the bulk insert (faster than keeping it up to date row by row).
 PATH_INDEX = "CREATE UNIQUE INDEX rows_by_path ON rows (path_key)"
+# Plain indexes only: finding a file by name across backups (a GLOB with a literal
+# prefix, such as an exact name, is a range of this index; others scan the table once).
+NAME_INDEX = "CREATE INDEX rows_by_name ON rows (name_cf)"
 # The `entry` column: NULL = a folder with no entry of its own; these two name-free
 # markers = the entry is exactly what the row shows, stored as "<path>" or "./<path>"
 # (true of nearly every file, so most rows need no second copy); else the full entry.
@@ -189,11 +195,14 @@ def _entry_from_json(data: dict[str, Any]) -> TarEntry:
 
 def _compact_row(row: dict[str, Any], *, keys_are_paths: bool) -> list[Any]:
     """A page row as a JSON array: no key names, no name (the path's last part), and no
-    path where the path key is the path. A million rows are about 70 MB smaller so."""
+    path where the path key is the path. A million rows are about 70 MB smaller so.
+    Folders end with their two counts, regular files with their SHA-256 (or None)."""
     values = [None if keys_are_paths else row["path"]]
     values += [row["type"], row["size"], row["mtime"], row["mode"], row["link"]]
     if "file_count" in row:
         values += [row["file_count"], row["child_count"]]
+    elif "sha256" in row:
+        values.append(row["sha256"])
     return values
 
 
@@ -201,8 +210,10 @@ def _expanded_row(values: list[Any], path: str) -> dict[str, Any]:
     """The page row a _compact_row array stands for."""
     row = {"path": path, "type": values[1], "size": values[2], "mtime": values[3]}
     row.update(mode=values[4], link=values[5], name=name_of(path))
-    if len(values) > 6:
+    if len(values) == 8:
         row["file_count"], row["child_count"] = values[6], values[7]
+    elif len(values) == 7:
+        row["sha256"] = values[6]
     return row
 
 
@@ -422,6 +433,46 @@ class StoredArchiveIndex:
             if not found:
                 return
             yield from found
+            after = found[-1][0]
+
+    def file_rows(
+        self, name_glob: str | None = None, path_filter: Callable[[str], bool] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The page rows of regular files; only names matching an SQLite GLOB if given.
+
+        A plain index matches the casefolded name column in SQL and the paths
+        (its keys) with `path_filter` before decoding, so only matching rows
+        are decoded; a sealed index has no names in the clear and decrypts
+        every row (the caller matches those itself).
+        """
+        if self._codec.keys_are_paths and (name_glob is not None or path_filter is not None):
+            with self._lock:
+                found = self._connection.execute(
+                    "SELECT path_key, row FROM rows WHERE (? IS NULL OR name_cf GLOB ?) "
+                    "AND is_folder = 0",
+                    (name_glob, name_glob),
+                ).fetchall()
+            for path_key, stored in found:
+                if path_filter is not None and not path_filter(self._codec.path_of(path_key)):
+                    continue
+                row = self._row(path_key, stored)
+                if row["type"] == EntryType.FILE.value:
+                    yield row
+            return
+        after = b""
+        while True:
+            with self._lock:
+                found = self._connection.execute(
+                    "SELECT path_key, row FROM rows WHERE path_key > ? AND is_folder = 0 "
+                    "ORDER BY path_key LIMIT ?",
+                    (after, SEARCH_CHUNK_ROWS),
+                ).fetchall()
+            if not found:
+                return
+            for path_key, stored in found:
+                row = self._row(path_key, stored)
+                if row["type"] == EntryType.FILE.value:
+                    yield row
             after = found[-1][0]
 
     def selection_size(self, paths: list[str]) -> tuple[int, int]:
@@ -698,7 +749,7 @@ class IndexStore:
             connection.executescript(SCHEMA)
             connection.execute(DUPLICATES_SCHEMA)
             row_count = 0
-            batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None]] = []
+            batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None, str | None]] = []
             parent_key = (
                 ROOT,
                 codec.path_key(ROOT),
@@ -712,6 +763,8 @@ class IndexStore:
                     self._check_size(temp_path)
             row_count += self._insert_rows(connection, batch)
             connection.execute(PATH_INDEX)
+            if codec.keys_are_paths:
+                connection.execute(NAME_INDEX)
             status = index.status_json()
             summary = {name: status[name] for name in ("entry_count", "file_count", "total_size")}
             summary["result"] = status["result"]
@@ -753,8 +806,8 @@ class IndexStore:
     @staticmethod
     def _stored_row(
         item: IndexedPath, codec: RowCodec, parent_key: bytes
-    ) -> tuple[bytes, int, bytes, int, bytes, bytes | None]:
-        """The column values of one path."""
+    ) -> tuple[bytes, int, bytes, int, bytes, bytes | None, str | None]:
+        """The column values of one path; only a plain index keeps the name in the clear."""
         path_key = codec.path_key(item.path)
         compact = _compact_row(item.row, keys_are_paths=codec.keys_are_paths)
         row = codec.seal(_json_bytes(compact), _row_context(path_key))
@@ -763,17 +816,24 @@ class IndexStore:
             entry = _entry_marker(item.entry, item.row)
             if entry is None:
                 entry = codec.seal(_json_bytes(_entry_json(item.entry)), _entry_context(path_key))
-        return parent_key, item.rank, path_key, int(item.is_folder), row, entry
+        name_cf = (
+            # Text, so GLOB can use the name index; an undecodable byte becomes U+FFFD
+            # (the caller matches the real name again, this column only narrows).
+            surrogate_safe_bytes(name_of(item.path).casefold()).decode("utf-8", "replace")
+            if codec.keys_are_paths
+            else None
+        )
+        return parent_key, item.rank, path_key, int(item.is_folder), row, entry, name_cf
 
     @staticmethod
     def _insert_rows(
         connection: sqlite3.Connection,
-        batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None]],
+        batch: list[tuple[bytes, int, bytes, int, bytes, bytes | None, str | None]],
     ) -> int:
         """Insert and clear one batch; returns how many rows it held."""
         connection.executemany(
-            "INSERT INTO rows (parent_key, rank, path_key, is_folder, row, entry) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO rows (parent_key, rank, path_key, is_folder, row, entry, name_cf) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             batch,
         )
         count = len(batch)

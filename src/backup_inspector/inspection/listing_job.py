@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..backup_format.tar_entry import TarEntry, normalise_member_path
+from ..backup_format.tar_entry import DataSink, TarEntry, normalise_member_path
 from .archive_walk import (
     ProgressTotals,
     require_archive,
@@ -27,7 +27,7 @@ def list_entries(
     overview: BackupOverview,
     archive_name: str,
     password: str | None,
-    on_entry: Callable[[TarEntry], None],
+    on_entry: Callable[[TarEntry], DataSink | None],
     under: str | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
@@ -40,6 +40,8 @@ def list_entries(
     truncated archive lists every entry before the damage, then reports it.
     Entries that could never be extracted (a path outside the archive, or
     too long or too deep) are reported as `unsafe-entry`, as the check does.
+    A sink `on_entry` returns for a regular file gets its bytes (ArchiveIndex
+    hashes them so).
     Raises ArchiveNotFoundError for an unknown archive name.
     """
     archive = require_archive(overview, archive_name)
@@ -51,10 +53,9 @@ def list_entries(
 
     collect_unsafe, unsafe_finding = unsafe_entry_collector(archive)
 
-    def forward(entry: TarEntry) -> None:
+    def forward(entry: TarEntry) -> DataSink | None:
         collect_unsafe(entry)
-        if is_at_or_under(entry.path, folder):
-            on_entry(entry)
+        return on_entry(entry) if is_at_or_under(entry.path, folder) else None
 
     totals = ProgressTotals(archive.member.available_size, progress, cancel)
     check.record_walk(walk_archive(overview, archive, keyring, forward, totals))

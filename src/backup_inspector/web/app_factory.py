@@ -20,6 +20,7 @@ from backup_inspector.web import (
     download_routes,
     extract_routes,
     health_routes,
+    history_routes,
     job_routes,
     restore_routes,
 )
@@ -205,6 +206,7 @@ def create_app(settings: WebSettings) -> web.Application:
         restore_routes,
         health_routes,
         copy_routes,
+        history_routes,
     ):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from backup_inspector.backup_format.tar_entry import TarEntry
+from backup_inspector.backup_format.tar_entry import DataSink, TarEntry
 from backup_inspector.inspection.archive_index import ArchiveIndex
 from backup_inspector.inspection.backup_overview import InnerArchive
 from backup_inspector.inspection.check_job import CheckReport
@@ -28,7 +28,7 @@ class CheckListingRecorder:
         self._job_id = job_id
         self._started: dict[str, tuple[ListingKey, ArchiveIndex]] = {}
 
-    def observer_for(self, archive: InnerArchive) -> Callable[[TarEntry], None] | None:
+    def observer_for(self, archive: InnerArchive) -> Callable[[TarEntry], DataSink | None] | None:
         """The entry callback for one archive, or None when it already has a listing."""
         key = self._services.listing_key(self._known, archive.name)
         index, is_new = self._services.listings.get_or_create(key)

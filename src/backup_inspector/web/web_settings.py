@@ -35,6 +35,8 @@ class WebSettings:
     websocket_keepalive_s: float = 20.0
     header_timeout_s: float = 5.0  # a connection's first request headers, then it is dropped
     remember_index: bool = False
+    # Today's Home Assistant config, mapped read-only (homeassistant_config): compared, never written.
+    config_dir: Path = Path("/homeassistant")
     # Free space extraction keeps on the share folder's disk unless the user confirms.
     disk_reserve_bytes: int = DEFAULT_DISK_RESERVE_BYTES
 

@@ -15,6 +15,7 @@ import { byId, renderStaticIcons } from "./js/dom.js";
 import { connectEvents, onConnectionChange, onEvent } from "./js/events.js";
 import { setExtractBackup, setUpExtractor } from "./js/extractor.js";
 import { setUpHealthSummary } from "./js/health_summary.js";
+import { setUpHistory } from "./js/history.js";
 import { setUpJobsPanel } from "./js/jobs_panel.js";
 import { setUpPreview } from "./js/preview.js";
 import { setUpRestoreCard } from "./js/restore_card.js";
@@ -93,6 +94,7 @@ function start() {
   setUpBrowser({ showError });
   setUpExtractor({ showError });
   setUpCopier({ showError });
+  setUpHistory({ showError });
   byId("back-button").addEventListener("click", () => {
     window.location.hash = "";
   });
