@@ -9,6 +9,7 @@ import pytest
 
 from backup_inspector.backup_format.tar_entry import EntryType, TarEntry
 from backup_inspector.demo.backup_writer import ArchiveSpec, files_to_specs, write_backup
+from backup_inspector.inspection import archive_index
 from backup_inspector.inspection.archive_index import ROOT, ArchiveIndex
 from backup_inspector.inspection.backup_overview import open_backup
 from backup_inspector.inspection.check_job import full_check
@@ -150,3 +151,14 @@ def test_saved_index_keeps_hashes_sealed_when_encrypted(tmp_path: Path, encrypti
     raw = store.path_for(identity, "share").read_bytes()
     digest_in_clear = sha(FILES["config/automations.yaml"]).encode() in raw
     assert digest_in_clear is (not is_protected)
+
+
+def test_files_over_the_hashing_limit_are_not_hashed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file larger than MAX_HASHED_FILE_BYTES gets no sink and no digest: "not hashed"."""
+    monkeypatch.setattr(archive_index, "MAX_HASHED_FILE_BYTES", 5)
+    index = ArchiveIndex("share")
+    feed(index.add(file_entry("a/small.txt", 5)), b"hello")
+    assert index.add(file_entry("a/large.bin", 6)) is None
+    rows = rows_by_path(index, "a")
+    assert rows["a/small.txt"]["sha256"] == sha(b"hello")
+    assert rows["a/large.bin"]["sha256"] is None
