@@ -285,7 +285,7 @@ def write_recorder_database(path: Path, size_bytes: int, *, seed: int = 0) -> in
         filler = _RecorderFiller(connection, seed)
         while path.stat().st_size < size_bytes:
             connection.execute("BEGIN")
-            filler.add_batch(20_000)
+            filler.add_batch(max(1000, min(20_000, size_bytes // 2000)))  # ~1/20 of the size
             connection.execute("COMMIT")
     finally:
         connection.close()
