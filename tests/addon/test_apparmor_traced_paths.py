@@ -290,7 +290,11 @@ def trace_service(tmp_path: Path) -> set[tuple[str, str, str]]:
             process.wait(timeout=10)
         finally:
             if process.poll() is None:
-                process.kill()
+                # Killing strace would leave the service running: end the service first.
+                for child in (
+                    Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+                ):
+                    os.kill(int(child), signal.SIGKILL)
                 process.wait(timeout=10)
     extracted = [path for path in (tmp_path / "share").rglob("b.txt")]
     assert extracted and extracted[0].stat().st_nlink == 2, "the extraction made a hard link"
