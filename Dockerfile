@@ -20,9 +20,16 @@
 # * There is no musllinux armv7 wheel of cryptography, so armv7 takes Alpine
 #   3.22's own builds of aiohttp, cryptography and PyNaCl (and with them
 #   Alpine's python3 3.12, which they are built for), and pip installs only the
-#   pure-Python awesomeversion, securetar and voluptuous. Versions are those of Alpine 3.22's
-#   package index; "~" pins the upstream version and tolerates a security
-#   rebuild (-rN). tests/addon/test_dependency_pins.py lists this exception.
+#   pure-Python awesomeversion, securetar and voluptuous. Each Alpine package
+#   may be any version from the tested one (Alpine 3.22's index when this was
+#   written) up to, not including, its next major: a security update in 3.22
+#   that moves to a new upstream release still builds, a new major (an API
+#   break) fails the build here. apk keeps one constraint per package (a
+#   second "apk add" of the same name replaces the first), so the range is two
+#   adds: ">=tested", then "<next major", which re-checks what is installed
+#   against the upper bound. python3 stays "~3.12": the AppArmor profile and
+#   the compiled packages name that exact interpreter.
+#   tests/addon/test_dependency_pins.py lists this exception.
 ARG BUILD_FROM=ghcr.io/home-assistant/base-python:3.14-alpine3.24-2026.06.1
 # hadolint ignore=DL3006
 FROM ${BUILD_FROM}
@@ -41,10 +48,15 @@ RUN \
     if [ "${BUILD_ARCH}" = "armv7" ]; then \
         apk add --no-cache \
             python3~3.12 \
-            py3-pip~25.1 \
-            py3-aiohttp~3.11.15 \
-            py3-cryptography~44.0.3 \
-            py3-pynacl~1.5.0 \
+            "py3-pip>=25.1" \
+            "py3-aiohttp>=3.11.15" \
+            "py3-cryptography>=44.0.3" \
+            "py3-pynacl>=1.5.0" \
+        && apk add --no-cache \
+            "py3-pip<26" \
+            "py3-aiohttp<4" \
+            "py3-cryptography<45" \
+            "py3-pynacl<2" \
         && pip3 install \
             --no-cache-dir \
             --no-deps \

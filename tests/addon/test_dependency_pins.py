@@ -7,7 +7,9 @@ armv7 is the documented exception: there is no musllinux armv7 wheel of
 cryptography, and building it needs a Rust toolchain on the device. So armv7
 takes three packages from Alpine 3.22 (the Alpine of the last official armv7
 base image) at Alpine's versions, listed in ALPINE_EXCEPTIONS below, and pip
-installs the rest at the pinned versions. The test fails when a pin changes in
+installs the rest at the pinned versions. The Alpine packages are ranges
+(tested version up to the next major), so a security update of Alpine 3.22
+does not break the build. The test fails when a pin changes in
 one place only, when a new dependency is covered by neither route, and when an
 exception is left behind after its dependency is gone.
 """
@@ -19,7 +21,7 @@ import tomllib
 
 from . import REPOSITORY_ROOT, dockerfile_instructions
 
-# pyproject name → (Alpine 3.22 package, its upstream version in Alpine 3.22).
+# pyproject name → (Alpine 3.22 package, the tested upstream version: the lower bound).
 # Why each one: no wheel for musllinux armv7 (cryptography: none at all;
 # aiohttp and PyNaCl: pulled along so that every compiled module comes from one
 # consistent set of Alpine builds for Alpine's python3). Versions from Alpine's
@@ -134,10 +136,60 @@ def test_armv7_covers_every_dependency_exactly_once() -> None:
     assert from_pip | from_alpine == set(pyproject_pins())
 
 
+def apk_constraints(armv7: str) -> list[dict[str, tuple[str, str]]]:
+    """Each `apk add` of the armv7 branch as {package: (operator, version)}, in order."""
+    adds = re.findall(r"apk add --no-cache (.*?)(?:&&|;|$)", armv7)
+    assert adds, "the armv7 branch installs Alpine packages with apk add"
+    return [
+        {
+            name: (operator, version)
+            for name, operator, version in re.findall(
+                r"\b((?:py3-|python3)[a-z0-9-]*)(~|>=|<=|<|>|=)([0-9][0-9.]*)", add
+            )
+        }
+        for add in adds
+    ]
+
+
+def next_major(version: str) -> str:
+    """The first version of the next upstream major release: 44.0.3 -> 45."""
+    return str(int(version.split(".")[0]) + 1)
+
+
 def test_armv7_alpine_packages_are_exactly_the_listed_exceptions() -> None:
-    """apk installs the exceptions at their listed versions, plus python3 and pip only."""
+    """apk installs the exceptions, plus python3 and pip only."""
     armv7, _ = install_branches()
-    apk_pins = dict(re.findall(r"\b((?:py3-|python3)[a-z0-9-]*)~([0-9][0-9.]*)", armv7))
-    expected = dict(ALPINE_EXCEPTIONS.values())
-    assert {name: apk_pins[name] for name in expected if name in apk_pins} == expected
-    assert set(apk_pins) == set(expected) | ALPINE_SUPPORT_PACKAGES
+    named = {name for add in apk_constraints(armv7) for name in add}
+    assert named == {package for package, _ in ALPINE_EXCEPTIONS.values()} | ALPINE_SUPPORT_PACKAGES
+
+
+def test_armv7_alpine_pins_are_ranges_from_tested_to_next_major() -> None:
+    """Each Alpine library may move from the tested version up to, not into, its next major.
+
+    Why: Alpine 3.22 keeps one version of each package in its index and
+    replaces it on a security update, sometimes with a new upstream release
+    (py3-aiohttp 3.11.15 -> 3.11.18, say). A `~3.11.15` pin then matches
+    nothing and the armv7 build breaks; `>=3.11.15` keeps building, and
+    `<4` still stops an API break. apk keeps one constraint per package (a
+    second `apk add` of the same name replaces the first), so the range is
+    two adds: the lower bounds first, then the upper bounds, which re-checks
+    what is installed.
+    """
+    armv7, _ = install_branches()
+    lower, upper = apk_constraints(armv7)
+    for package, tested in ALPINE_EXCEPTIONS.values():
+        assert lower[package] == (">=", tested), package
+        assert upper[package] == ("<", next_major(tested)), package
+    assert lower["py3-pip"][0] == ">="
+    assert upper["py3-pip"] == ("<", next_major(lower["py3-pip"][1]))
+    assert not any(operator == "~" and version.count(".") >= 2 for add in (lower, upper)
+                   for operator, version in add.values()), "no patch-level ~ pins left"  # fmt: skip
+
+
+def test_armv7_python_stays_on_one_minor() -> None:
+    """python3 is pinned to its minor (~3.12): the profile and compiled packages name it."""
+    armv7, _ = install_branches()
+    lower, upper = apk_constraints(armv7)
+    assert lower["python3"][0] == "~"
+    assert lower["python3"][1].count(".") == 1
+    assert "python3" not in upper
