@@ -134,7 +134,9 @@ class ImageLayout:
         )
         path = re.sub(r"^/proc/self(?=/|$)", f"/proc/{pid}", path)
         path = re.sub(r"^/proc/thread-self(?=/|$)", f"/proc/{pid}/task/{pid}", path)
-        for local, image in self.prefixes:
+        # Longest first: a virtualenv inside the checkout (.venv, as scripts/test makes
+        # it) is site-packages, not the service folder the checkout stands for.
+        for local, image in sorted(self.prefixes, key=lambda pair: len(pair[0]), reverse=True):
             if path == local or path.startswith(local + "/"):
                 return image + path[len(local) :]
         return path
