@@ -581,18 +581,17 @@ def test_json_nan_is_rejected() -> None:
     assert findings[0].code is FindingCode.METADATA_INVALID
 
 
+def _with_nested_extra(depth: int) -> bytes:
+    """Valid metadata whose `extra` is `depth` objects, one inside the other."""
+    nested = '{"a":' * depth + "1" + "}" * depth
+    return (json.dumps(_metadata_dict())[:-1] + f', "extra": {nested}}}').encode()
+
+
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH, 30_000])
 def test_json_nested_too_deep_is_refused(depth: int) -> None:
     """`extra` nested past MAX_JSON_DEPTH is refused on every Python (3.14 decoded it, then json.dumps crashed)."""
-    raw = (
-        json.dumps(_metadata_dict())[:-1]
-        + ', "extra": '
-        + '{"a":' * depth
-        + "1"
-        + "}" * depth
-        + "}"
-    )
-    metadata, findings = parse_backup_metadata(raw.encode(), "./backup.json")
+    raw = _with_nested_extra(depth)
+    metadata, findings = parse_backup_metadata(raw, "./backup.json")
     assert metadata is None
     assert [finding.code for finding in findings] == [FindingCode.METADATA_INVALID]
 
@@ -600,15 +599,8 @@ def test_json_nested_too_deep_is_refused(depth: int) -> None:
 def test_json_nested_to_the_limit_is_read() -> None:
     """`extra` nested just within MAX_JSON_DEPTH is kept, and encodes again."""
     depth = MAX_JSON_DEPTH - 1  # the metadata object itself is the first level
-    raw = (
-        json.dumps(_metadata_dict())[:-1]
-        + ', "extra": '
-        + '{"a":' * depth
-        + "1"
-        + "}" * depth
-        + "}"
-    )
-    metadata, findings = parse_backup_metadata(raw.encode(), "./backup.json")
+    raw = _with_nested_extra(depth)
+    metadata, findings = parse_backup_metadata(raw, "./backup.json")
     assert findings == []
     assert metadata is not None
     assert json.loads(json.dumps(metadata.to_json()))["extra"] == json.loads(raw)["extra"]
