@@ -13,8 +13,11 @@ runs on the host and under scripts/test-arm's armhf emulation.
 from __future__ import annotations
 
 import io
+import struct
 import tarfile
+import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -51,7 +54,7 @@ def _padding(size: int) -> int:
 class SparseWriter:
     """Writes tar pieces at increasing offsets; holes are seeked over, not written."""
 
-    def __init__(self, f: io.BufferedWriter) -> None:
+    def __init__(self, f: BinaryIO) -> None:
         self.f = f
 
     def member(self, name: str, data: bytes) -> None:
@@ -75,12 +78,12 @@ def inner_tar_size() -> int:
     )
 
 
-def metadata_bytes() -> bytes:
-    """backup.json of an unencrypted, uncompressed backup with the one archive "share"."""
+def metadata_bytes(*, compressed: bool = False) -> bytes:
+    """backup.json of an unencrypted backup with the one archive "share"."""
     metadata = make_metadata(
-        [ArchiveSpec("share", {"share/before.txt": BEFORE}, compressed=False)],
+        [ArchiveSpec("share", {"share/before.txt": BEFORE}, compressed=compressed)],
         name="Larger than 4 GiB",
-        compressed=False,
+        compressed=compressed,
     )
     return serialize_metadata(metadata)
 
@@ -176,3 +179,68 @@ def test_member_after_the_hole_reads_back_exactly(huge_backup: BackupOverview) -
     assert entry.size == len(AFTER)
     assert sink.closed
     assert bytes(sink.data) == AFTER
+
+
+# --------------------------------------------------------------------------
+# The same inner tar, gzip-compressed: ISIZE holds the size modulo 2**32
+# --------------------------------------------------------------------------
+
+ZERO_CHUNK = 16 * 1024**2
+
+
+def _inner_tar_around_the_hole() -> tuple[bytes, int, bytes]:
+    """The inner tar as (bytes before the zero run, length of the zero run, bytes after)."""
+    before, after = io.BytesIO(), io.BytesIO()
+    before.write(_header("share", 0, directory=True))
+    SparseWriter(before).member("share/before.txt", BEFORE)
+    before.write(_header("share/huge.bin", HUGE_SIZE))
+    SparseWriter(after).member("share/after.txt", AFTER)
+    after.write(bytes(2 * BLOCK))
+    return before.getvalue(), HUGE_SIZE + _padding(HUGE_SIZE), after.getvalue()
+
+
+def write_huge_gzip_backup(path: Path) -> None:
+    """A backup whose share.tar.gz inflates to more than 4 GiB, written in a few MB.
+
+    After a full flush, deflate forgets everything before it, so one 16 MiB
+    run of zeros compresses to the same bytes every time: they are written
+    once per chunk instead of compressing 4 GiB. CRC-32 is computed over the
+    real plaintext; ISIZE is its length modulo 2**32, as RFC 1952 says.
+    """
+    head, zeros, tail = _inner_tar_around_the_hole()
+    chunks, rest = divmod(zeros, ZERO_CHUNK)
+    deflate = zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
+    zero_chunk = bytes(ZERO_CHUNK)
+    start = deflate.compress(head) + deflate.flush(zlib.Z_FULL_FLUSH)
+    repeated = deflate.compress(zero_chunk) + deflate.flush(zlib.Z_FULL_FLUSH)
+    assert deflate.compress(zero_chunk) + deflate.flush(zlib.Z_FULL_FLUSH) == repeated
+    end = deflate.compress(bytes(rest) + tail) + deflate.flush()
+    crc = zlib.crc32(head)
+    for _ in range(chunks):
+        crc = zlib.crc32(zero_chunk, crc)
+    crc = zlib.crc32(bytes(rest) + tail, crc)
+    size = len(head) + zeros + len(tail)
+    header = b"\x1f\x8b\x08\x00" + struct.pack("<I", MTIME) + b"\x00\xff"
+    trailer = struct.pack("<II", crc, size & 0xFFFFFFFF)
+    gzip_size = len(header) + len(start) + chunks * len(repeated) + len(end) + len(trailer)
+    with path.open("wb") as f:
+        f.write(_header("./share.tar.gz", gzip_size))
+        f.write(header + start)
+        for _ in range(chunks):
+            f.write(repeated)
+        f.write(end + trailer + bytes(_padding(gzip_size)))
+        SparseWriter(f).member("./backup.json", metadata_bytes(compressed=True))
+        f.write(bytes(2 * BLOCK))
+
+
+@pytest.mark.timeout(1800)
+def test_full_check_of_a_gzip_archive_over_4_gib(tmp_path: Path) -> None:
+    """CRC-32 and ISIZE (size mod 2**32) of a > 4 GiB gzip stream verify; the count is exact."""
+    path = tmp_path / "huge-gzip.tar"
+    write_huge_gzip_backup(path)
+    report = full_check(open_backup(path), None, check_database=False)
+    assert [p.to_json() for p in report.problems] == []
+    (check,) = report.archives
+    assert check.compressed
+    assert check.entries == 4
+    assert check.bytes == len(BEFORE) + HUGE_SIZE + len(AFTER)
