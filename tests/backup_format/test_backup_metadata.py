@@ -7,6 +7,7 @@ import json
 import pytest
 
 from backup_inspector.backup_format.backup_metadata import (
+    MAX_JSON_DEPTH,
     MAX_METADATA_BYTES,
     METADATA_NAMES,
     AddonInfo,
@@ -578,6 +579,31 @@ def test_json_nan_is_rejected() -> None:
     metadata, findings = parse_backup_metadata(raw.encode(), "./backup.json")
     assert metadata is None
     assert findings[0].code is FindingCode.METADATA_INVALID
+
+
+def _with_nested_extra(depth: int) -> bytes:
+    """Valid metadata whose `extra` is `depth` objects, one inside the other."""
+    nested = '{"a":' * depth + "1" + "}" * depth
+    return (json.dumps(_metadata_dict())[:-1] + f', "extra": {nested}}}').encode()
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH, 30_000])
+def test_json_nested_too_deep_is_refused(depth: int) -> None:
+    """`extra` nested past MAX_JSON_DEPTH is refused on every Python (3.14 decoded it, then json.dumps crashed)."""
+    raw = _with_nested_extra(depth)
+    metadata, findings = parse_backup_metadata(raw, "./backup.json")
+    assert metadata is None
+    assert [finding.code for finding in findings] == [FindingCode.METADATA_INVALID]
+
+
+def test_json_nested_to_the_limit_is_read() -> None:
+    """`extra` nested just within MAX_JSON_DEPTH is kept, and encodes again."""
+    depth = MAX_JSON_DEPTH - 1  # the metadata object itself is the first level
+    raw = _with_nested_extra(depth)
+    metadata, findings = parse_backup_metadata(raw, "./backup.json")
+    assert findings == []
+    assert metadata is not None
+    assert json.loads(json.dumps(metadata.to_json()))["extra"] == json.loads(raw)["extra"]
 
 
 def test_finding_names_the_member() -> None:

@@ -55,6 +55,13 @@ HOMEASSISTANT_ARCHIVE = "homeassistant"  # inner archive base name (format-spec 
 # only be a mistake or an attack, and every byte read costs memory.
 MAX_METADATA_BYTES = 1024 * 1024
 
+# Real backup.json files nest four levels deep. Deeper JSON is refused: Python
+# decodes far deeper documents than it can encode again, and Python 3.14 (the
+# aarch64/amd64 images) bounds the decoder by the C stack only, so an `extra`
+# nested 30,000 deep was read, then crashed json.dumps in the CLI and the page.
+# The Supervisor's orjson refuses anything past 1,024 levels.
+MAX_JSON_DEPTH = 256
+
 # How many broken fields one METADATA_INVALID finding names; the rest are counted.
 _MAX_REASONS_NAMED = 5
 
@@ -385,7 +392,25 @@ def _decode_json_object(raw: bytes) -> tuple[dict[str, Any] | None, str]:
         return None, f"it is not valid JSON{where}"
     if not isinstance(data, dict):
         return None, f"it holds a JSON {_json_kind(data)} instead of an object"
+    if _nested_deeper_than(data, MAX_JSON_DEPTH):
+        return None, f"it is nested more than {MAX_JSON_DEPTH} levels deep (a real one has four)"
     return data, ""
+
+
+def _nested_deeper_than(value: dict[str, Any] | list[Any], limit: int) -> bool:
+    """Whether lists and objects nest more than `limit` levels; a loop, so no recursion limit.
+
+    Only lists and objects are queued: a list of 60,000 strings costs one
+    isinstance() each, not a queue entry each.
+    """
+    pending: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _reject_json_constant(name: str) -> Any:
