@@ -10,6 +10,7 @@ its input allows (a walk that returns to a header it has read).
 from __future__ import annotations
 
 import io
+import platform
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +20,12 @@ from hypothesis import HealthCheck, settings
 
 from backup_inspector.backup_format.tar_header import BLOCK_SIZE
 
+# 32-bit ARM under qemu-user emulation (scripts/test-arm) runs Python 10 to 20
+# times slower: the deadlines stretch with it, still far below a loop.
+EMULATION_SLOWDOWN = 10 if platform.machine().startswith("arm") else 1
 # Per example: generous for a 2-core machine shared with other jobs, far below a loop.
 PROPERTY_SETTINGS = settings(
-    deadline=timedelta(seconds=2),
+    deadline=timedelta(seconds=2 * EMULATION_SLOWDOWN),
     max_examples=150,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,  # the same examples on every run: CI failures reproduce

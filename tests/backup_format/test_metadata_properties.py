@@ -35,12 +35,15 @@ from backup_inspector.backup_format.metadata_schema import (
     MAX_REPOSITORIES,
 )
 
+from .property_limits import EMULATION_SLOWDOWN
+
 MEMBER_NAME = "./backup.json"
 HEADROOM_BYTES = 1024**3  # address space the properties may add to what the process holds
 MAX_MESSAGE_CHARS = 2000  # five named problems and a count, each value quoted short
 PROPERTY_SETTINGS = settings(
     max_examples=150,
-    deadline=timedelta(seconds=2),  # a real backup.json parses in well under a millisecond
+    # A real backup.json parses in well under a millisecond (slower under emulation).
+    deadline=timedelta(seconds=2 * EMULATION_SLOWDOWN),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,  # the same examples on every run: CI never flakes on a new one
 )
