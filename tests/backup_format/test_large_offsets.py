@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import pytest
 
+from backup_inspector.backup_format.findings import Severity
 from backup_inspector.backup_format.tar_entry import DataSink, TarEntry
 from backup_inspector.demo.backup_writer import ArchiveSpec, make_metadata, serialize_metadata
 from backup_inspector.inspection.backup_overview import BackupOverview, open_backup
@@ -134,7 +135,8 @@ def test_the_backup_really_is_larger_than_4_gib(huge_backup: BackupOverview) -> 
 def test_full_check_reads_past_4_gib(huge_backup: BackupOverview) -> None:
     """The full check reads every byte and counts the content exactly, with no finding."""
     report = full_check(huge_backup, None, check_database=False)
-    assert [p.to_json() for p in report.problems] == []
+    # Notes (info: a partial backup) are what a restore will do, not problems with the bytes.
+    assert [p.to_json() for p in report.problems if p.severity != Severity.INFO] == []
     assert report.ok
     (check,) = report.archives
     assert check.read_to_end
@@ -239,7 +241,8 @@ def test_full_check_of_a_gzip_archive_over_4_gib(tmp_path: Path) -> None:
     path = tmp_path / "huge-gzip.tar"
     write_huge_gzip_backup(path)
     report = full_check(open_backup(path), None, check_database=False)
-    assert [p.to_json() for p in report.problems] == []
+    # Notes (info: a partial backup) are what a restore will do, not problems with the bytes.
+    assert [p.to_json() for p in report.problems if p.severity != Severity.INFO] == []
     (check,) = report.archives
     assert check.compressed
     assert check.entries == 4
