@@ -60,11 +60,15 @@ FAST_INFLATE_MODULES = ("isal", "zlib_ng")
 
 
 # ---------------------------------------------------------------- generation
-def build_backup(path: Path, encryption: str, content_mb: int) -> None:
+def build_backup(
+    path: Path, encryption: str, content_mb: int, blob_name: str = "data/home-assistant_v2.db"
+) -> None:
     """A full backup whose content mixes compressible text and incompressible data.
 
     Roughly like a real one: a large recorder database (incompressible here, to
     be conservative), configuration text, add-on data and a share folder.
+    `blob_name` names the large file: random bytes are no database, so a
+    benchmark whose check reads databases (bench_copy) calls it something else.
     """
     from backup_inspector.demo.backup_writer import (  # noqa: PLC0415
         ArchiveSpec,
@@ -73,6 +77,7 @@ def build_backup(path: Path, encryption: str, content_mb: int) -> None:
         random_content,
         write_backup,
     )
+    from backup_inspector.demo.sample_content import addon_archive_entries  # noqa: PLC0415
 
     mib = 1024 * 1024
     db = content_mb * 40 // 100
@@ -84,16 +89,18 @@ def build_backup(path: Path, encryption: str, content_mb: int) -> None:
         ArchiveSpec(
             "homeassistant",
             [
-                FileSpec(
-                    "data/home-assistant_v2.db", size=db * mib, generator=random_content("db")
-                ),
+                FileSpec(blob_name, size=db * mib, generator=random_content("db")),
                 *many_files("data/config", text, 2000, patterned_content),
             ],
             encryption=encryption,
         ),
         ArchiveSpec(
             "core_mosquitto",
-            many_files("data/store", addon, 500, random_content),
+            # addon.json as the Supervisor writes it: without it the app is not restorable.
+            [
+                *addon_archive_entries("core_mosquitto", data_files={}),
+                *many_files("data/store", addon, 500, random_content),
+            ],
             encryption=encryption,
         ),
         ArchiveSpec(

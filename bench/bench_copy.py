@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench_check import _peak_rss_mb, many_files
+import bench_check
+from bench_check import _peak_rss_mb
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 PASSWORD = "bench-password"
@@ -33,34 +34,7 @@ def build_backup(path: Path, content_mb: int) -> None:
     No file is called home-assistant_v2.db: random bytes are not a database,
     and the copy's full check would rightly refuse the copy.
     """
-    from backup_inspector.demo.backup_writer import (  # noqa: PLC0415
-        ArchiveSpec,
-        FileSpec,
-        patterned_content,
-        random_content,
-        write_backup,
-    )
-
-    mib = 1024 * 1024
-    blob, text = content_mb * 40 // 100, content_mb * 35 // 100
-    addon = content_mb * 15 // 100
-    share = content_mb - blob - text - addon
-
-    archives = [
-        ArchiveSpec(
-            "homeassistant",
-            [
-                FileSpec("data/media_blob.bin", size=blob * mib, generator=random_content("b")),
-                *many_files("data/config", text, 2000, patterned_content),
-            ],
-            encryption="v3",
-        ),
-        ArchiveSpec(
-            "core_mosquitto", many_files("data/store", addon, 500, random_content), encryption="v3"
-        ),
-        ArchiveSpec("share", many_files("media", share, 200, patterned_content), encryption="v3"),
-    ]
-    write_backup(path, archives, password=PASSWORD)
+    bench_check.build_backup(path, "v3", content_mb, blob_name="data/media_blob.bin")
 
 
 def child_main(operation: str, source: Path, destination: Path) -> None:

@@ -5,11 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,17 +25,11 @@ from backup_inspector.demo.hostile_tar import (
 from backup_inspector.web.web_settings import WebSettings
 
 from .conftest import ClientFactory
-from .test_server import free_port
+from .serve_process import free_port, get_json_url, start_serve, wait_until_healthy
 from .web_helpers import backup_id_named, get_json, list_archive, post_json
 
 TIMES_NAME = "Backup with impossible times"
 BUSY_NAME = "Backup of 600 000 headers"
-
-
-def get_json_url(url: str) -> object:
-    """GET a URL of the running server and parse its JSON."""
-    with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - http://127.0.0.1 only
-        return json.load(answer)
 
 
 @pytest.mark.timeout(90)
@@ -54,35 +44,14 @@ def test_serve_starts_with_negative_sizes_in_the_folder(tmp_path: Path) -> None:
         folder / "pax.tar", pax_member([("size", "-1536")]) + header_block("a.tar")
     )
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from backup_inspector.cli.main import main; sys.exit(main())",
-            "serve",
-            "--backup-dir",
-            str(folder),
-            "--share-dir",
-            str(tmp_path / "share"),
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process = start_serve(
+        "--backup-dir", str(folder),
+        "--share-dir", str(tmp_path / "share"),
+        "--data-dir", str(tmp_path / "data"),
+        "--port", str(port),
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                assert get_json_url(f"http://127.0.0.1:{port}/healthz") == {"status": "ok"}
-                break
-            except OSError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                assert time.monotonic() < deadline, "serve never started listening"
-                time.sleep(0.2)
+        wait_until_healthy(process, port)
         listing = get_json_url(f"http://127.0.0.1:{port}/api/backups")
         assert isinstance(listing, dict)
         assert len(listing["backups"]) == 2

@@ -5,16 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from backup_inspector.web.server import add_serve_arguments, settings_from_arguments
+
+from .serve_process import free_port, get_json_url, start_serve, wait_until_healthy
 
 
 def parse(*arguments: str) -> argparse.Namespace:
@@ -22,13 +18,6 @@ def parse(*arguments: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     add_serve_arguments(parser)
     return parser.parse_args(list(arguments))
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_options_file_sets_share_folder_and_idle_time(tmp_path: Path) -> None:
@@ -67,36 +56,11 @@ def test_demo_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     """--demo fills the folder, listens on loopback, answers /healthz and exits 0 on SIGTERM."""
     port = free_port()
     demo = tmp_path / "demo"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from backup_inspector.cli.main import main; sys.exit(main())",
-            "serve",
-            "--demo",
-            str(demo),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process = start_serve("--demo", str(demo), "--port", str(port))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/healthz", timeout=2
-                ) as answer:
-                    assert json.load(answer) == {"status": "ok"}
-                    break
-            except OSError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/backups", timeout=5) as answer:
-            assert len(json.load(answer)["backups"]) >= 3
+        wait_until_healthy(process, port)
+        listing = get_json_url(f"http://127.0.0.1:{port}/api/backups")
+        assert isinstance(listing, dict) and len(listing["backups"]) >= 3
         assert sorted(path.name for path in demo.iterdir()) == ["backups", "data", "share"]
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0

@@ -236,7 +236,10 @@ async def browse_folder(request: web.Request) -> web.Response:
     known = await services.find_backup(request.match_info["backup_id"])
     overview = require_overview(known)
     archive = require_archive(overview, archive_name)
-    index = services.listings.get(services.listing_key(known, archive.name))
+    # Off the event loop: a saved index may be opened here (SQLite, key derivation).
+    index = await services.run_blocking(
+        services.listings.get, services.listing_key(known, archive.name)
+    )
     if index is None:
         raise ApiError(409, "not-listed", "Open the archive first: its listing has not started.")
     # Every index reads SQLite (a listing's own database, or a saved one) and a

@@ -134,7 +134,8 @@ async def prepare_download(request: web.Request) -> web.Response:
     services = services_of(request)
     body = await read_json_object(request)
     known = await services.find_backup(request.match_info["backup_id"])
-    wanted = _file_request(services, known, body)
+    # Listings live in SQLite (a saved one may be opened now): off the event loop.
+    wanted = await services.run_blocking(_file_request, services, known, body)
     token = request.app[DOWNLOAD_TICKETS].issue(known.backup_id, wanted.archive_name, wanted.path)
     return web.json_response(
         {"url": f"api/downloads/{token}", "file_name": name_of(wanted.path), "size": wanted.size}
@@ -197,7 +198,9 @@ async def download_file(request: web.Request) -> web.StreamResponse:
     size: int | None = None
     # Asked now, not when the ticket was issued: the listing may have finished
     # since, and it must be the listing of the file as it is now.
-    occurs_once = _occurs_once(services, known, ticket.archive_name, ticket.path)
+    occurs_once = await services.run_blocking(
+        _occurs_once, services, known, ticket.archive_name, ticket.path
+    )
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     cancel = CancelToken()
@@ -263,7 +266,8 @@ async def preview_file(request: web.Request) -> web.Response:
     services = services_of(request)
     body = await read_json_object(request)
     known = await services.find_backup(request.match_info["backup_id"])
-    wanted = _file_request(services, known, body)
+    # Listings live in SQLite (a saved one may be opened now): off the event loop.
+    wanted = await services.run_blocking(_file_request, services, known, body)
     if wanted.size is not None and wanted.size > PREVIEW_MAX_BYTES:
         raise ApiError(
             413, "preview-too-large", "This file is too large to preview; download it instead."

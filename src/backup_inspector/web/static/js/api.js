@@ -59,3 +59,15 @@ export async function postJson(path, body = {}) {
 export function backupPath(backupId, suffix = "") {
   return `api/backups/${encodeURIComponent(backupId)}${suffix}`;
 }
+
+/** Save one file of a backup in the browser: a one-time download link, clicked. */
+export async function downloadBackupFile(backupId, archive, path) {
+  const answer = await postJson(backupPath(backupId, "/download"), { archive, path });
+  const link = document.createElement("a");
+  link.href = answer.url;
+  link.download = answer.file_name;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+}

@@ -3,7 +3,7 @@
 // The server keeps the listing; the page asks for one page (200 rows) of one
 // folder, so an archive of 100 000 entries never sends more than a page.
 
-import { backupPath, postJson } from "./api.js";
+import { backupPath, downloadBackupFile, postJson } from "./api.js";
 import { byId, h, icon, replaceChildren } from "./dom.js";
 import { isFinished, onJob, watchJob } from "./events.js";
 import { describeProgress, formatBytes, formatCount, formatDate } from "./format.js";
@@ -94,11 +94,7 @@ function entryIcon(row) {
 
 async function downloadEntry(row) {
   try {
-    const answer = await postJson(backupPath(backup.id, "/download"), { archive: archiveName, path: row.path });
-    const link = h("a", { href: answer.url, download: answer.file_name, hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
+    await downloadBackupFile(backup.id, archiveName, row.path);
   } catch (error) {
     showError(error);
   }

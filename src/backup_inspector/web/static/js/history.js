@@ -3,7 +3,7 @@
 // config, download or extract one version; and "Compare with…" another backup.
 // Names and file contents come from backups: they go in as text only.
 
-import { backupPath, getJson, postJson } from "./api.js";
+import { backupPath, downloadBackupFile, getJson, postJson } from "./api.js";
 import { byId, h, icon, replaceChildren } from "./dom.js";
 import { formatBytes, formatCount, formatDate } from "./format.js";
 
@@ -172,13 +172,7 @@ function renderDiff(lines) {
 
 async function download(version) {
   try {
-    const answer = await postJson(backupPath(version.backup_id, "/download"), {
-      archive: version.archive, path: version.path,
-    });
-    const link = h("a", { href: answer.url, download: answer.file_name, hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
+    await downloadBackupFile(version.backup_id, version.archive, version.path);
   } catch (error) {
     showError(error);
   }
