@@ -12,15 +12,10 @@ machine).
 from __future__ import annotations
 
 import json
-import resource
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from backup_inspector.backup_format.backup_metadata import (
@@ -35,40 +30,11 @@ from backup_inspector.backup_format.metadata_schema import (
     MAX_REPOSITORIES,
 )
 
-from .property_limits import EMULATION_SLOWDOWN
+from .property_limits import PROPERTY_SETTINGS, memory_ceiling
 
 MEMBER_NAME = "./backup.json"
-HEADROOM_BYTES = 1024**3  # address space the properties may add to what the process holds
 MAX_MESSAGE_CHARS = 2000  # five named problems and a count, each value quoted short
-PROPERTY_SETTINGS = settings(
-    max_examples=150,
-    # A real backup.json parses in well under a millisecond (slower under emulation).
-    deadline=timedelta(seconds=2 * EMULATION_SLOWDOWN),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    derandomize=True,  # the same examples on every run: CI never flakes on a new one
-)
-
-
-@contextmanager
-def limited_address_space() -> Iterator[None]:
-    """Let the process grow by at most HEADROOM_BYTES of address space, then restore the limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = _address_space_bytes() + HEADROOM_BYTES
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-
-
-def _address_space_bytes() -> int:
-    """The process's current virtual memory size (VmSize)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmSize:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmSize in /proc/self/status")
+HEADROOM_BYTES = 1024**3  # address space the properties may add to what the process holds
 
 
 # --- strategies ---------------------------------------------------------------
@@ -286,5 +252,5 @@ PROPERTIES = {
 @pytest.mark.parametrize("name", PROPERTIES)
 def test_metadata_validation_property(name: str) -> None:
     """Any input gives metadata-invalid at most, within the deadline and the memory limit."""
-    with limited_address_space():
+    with memory_ceiling(HEADROOM_BYTES):
         PROPERTIES[name]()
